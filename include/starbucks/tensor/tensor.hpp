@@ -87,6 +87,12 @@ public:
                       backend::strided<const T>{src.data(), src.lay()});
     }
 
+    /// Gives up the allocation (the tensor is left empty); how the autograd adopts a result.
+    buffer<T, Backend> release_buffer() && noexcept {
+        ext_ = Extents{};
+        return std::move(buf_);
+    }
+
 private:
     buffer<T, Backend> buf_;
     [[no_unique_address]] Extents ext_{};

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+// The autograd layer: tape, var, no_grad, differentiable functions and gradcheck.
+#pragma once
+
+#include "functions.hpp"
+#include "grad_mode.hpp"
+#include "gradcheck.hpp"
+#include "tape.hpp"
+#include "var.hpp"

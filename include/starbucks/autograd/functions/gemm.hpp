@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// Differentiable matmul<TransA, TransB>, including a rank-2 operand shared across a batch.
+#pragma once
+
+#include "../../ops/gemm.hpp"
+#include "../var.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace autograd {
+
+namespace detail {
+/// grad += op_x(p) op_y(q) where grad may be a broadcast (rank-2) operand of a batched product:
+/// then the batched product is formed and summed over the batch.
+template <bool TX, bool TY, class T, class EG, class EP, class EQ, class B>
+void matmul_grad(tensor_view<T, EG, B> grad, tensor_view<const T, EP, B> p, tensor_view<const T, EQ, B> q) {
+    const shape s = starbucks::detail::matmul_shape<TX, TY>(p.dims(), q.dims());
+    if (s == grad.dims()) {
+        matmul_into<TX, TY>(grad, p, q, T(1), T(1));
+    } else {
+        auto full = starbucks::matmul<TX, TY>(p, q);
+        accumulate_reduced(grad, as_const_view(full));
+    }
+}
+} // namespace detail
+
+/// @brief op(a) x op(b), differentiable in both operands; see starbucks::matmul for shapes.
+template <bool TA = false, bool TB = false, class T, class EA, class EB, class B>
+auto matmul(const var<T, EA, B>& a, const var<T, EB, B>& b) {
+    auto y = starbucks::matmul<TA, TB>(a.value(), b.value());
+    using EC = typename decltype(y)::extents_type;
+    return detail::make_result("matmul", detail::recording_for(a, b), std::move(y),
+                               [sa = a.state(), sb = b.state(), ea = a.extents(), eb = b.extents()](var_state<T, B>& out) {
+        const EC ec(out.dims());
+        auto dc = tensor_view<const T, EC, B>(out.grad(ec));
+        auto va = sa->view(ea);
+        auto vb = sb->view(eb);
+        if (sa->requires_grad) {
+            auto da = sa->grad(ea);
+            if constexpr (!TA && !TB) detail::matmul_grad<false, true>(da, dc, vb);      // dA = dC Bᵀ
+            else if constexpr (!TA && TB) detail::matmul_grad<false, false>(da, dc, vb); // dA = dC B
+            else if constexpr (TA && !TB) detail::matmul_grad<false, true>(da, vb, dc);  // dA = B dCᵀ
+            else detail::matmul_grad<true, true>(da, vb, dc);                            // dA = Bᵀ dCᵀ
+        }
+        if (sb->requires_grad) {
+            auto db = sb->grad(eb);
+            if constexpr (!TA && !TB) detail::matmul_grad<true, false>(db, va, dc);      // dB = Aᵀ dC
+            else if constexpr (!TA && TB) detail::matmul_grad<true, false>(db, dc, va);  // dB = dCᵀ A
+            else if constexpr (TA && !TB) detail::matmul_grad<false, false>(db, va, dc); // dB = A dC
+            else detail::matmul_grad<true, true>(db, dc, va);                            // dB = dCᵀ Aᵀ
+        }
+    });
+}
+
+/// a x bᵀ (a Hugging Face [out, in] weight), differentiable.
+template <class T, class EA, class EB, class B>
+auto matmul_nt(const var<T, EA, B>& a, const var<T, EB, B>& b) {
+    return matmul<false, true>(a, b);
+}
+
+} // namespace autograd
+STARBUCKS_NAMESPACE_END

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+// autograd::var_state: what stands behind a variable: its (possibly shared) storage, layout and gradient.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "../ops/copy.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace autograd {
+
+/// @brief What the tape knows of a value without knowing its type.
+class state_base {
+public:
+    virtual ~state_base() = default;
+    /// Drops the gradient (an intermediate's, before each backward pass).
+    virtual void reset_grad() noexcept = 0;
+    /// grad += w; only scalars (a loss) can be seeded.
+    virtual void seed_grad(double w) = 0;
+    virtual shape dims() const noexcept = 0;
+
+    bool requires_grad = false;
+};
+
+/// @brief A value of element type T on backend B: storage shared with the views taken of it,
+/// an offset and layout into that storage, and a contiguous gradient allocated on first use.
+template <class T, class B>
+class var_state final : public state_base {
+public:
+    var_state(std::shared_ptr<buffer<T, B>> storage, std::ptrdiff_t offset, const layout& lay, bool needs_grad)
+        : storage_(std::move(storage)), offset_(offset), lay_(lay) {
+        requires_grad = needs_grad;
+    }
+
+    /// A fresh value owning a contiguous tensor's elements.
+    template <class E>
+    static std::shared_ptr<var_state> from_tensor(tensor<T, E, B>&& t, bool needs_grad) {
+        auto lay = layout::contiguous(t.dims());
+        // The tensor's allocation moves into shared storage without copying elements.
+        auto buf = std::make_shared<buffer<T, B>>(std::move(t).release_buffer());
+        return std::make_shared<var_state>(std::move(buf), 0, lay, needs_grad);
+    }
+
+    const T* data() const noexcept { return storage_->data() + offset_; }
+    T* mutable_data() noexcept { return storage_->data() + offset_; }
+    const layout& lay() const noexcept { return lay_; }
+    shape dims() const noexcept override { return lay_.dims; }
+    const std::shared_ptr<buffer<T, B>>& storage() const noexcept { return storage_; }
+    std::ptrdiff_t offset() const noexcept { return offset_; }
+
+    template <class E>
+    tensor_view<const T, E, B> view(const E& e) const {
+        typename tensor_view<const T, E, B>::strides_type st{};
+        for (std::size_t i = 0; i < E::rank(); ++i) st[i] = lay_.strides[i];
+        return tensor_view<const T, E, B>(data(), e, st);
+    }
+    template <class E>
+    tensor_view<T, E, B> mutable_view(const E& e) {
+        typename tensor_view<T, E, B>::strides_type st{};
+        for (std::size_t i = 0; i < E::rank(); ++i) st[i] = lay_.strides[i];
+        return tensor_view<T, E, B>(mutable_data(), e, st);
+    }
+
+    bool has_grad() const noexcept { return allocated_; }
+    /// The gradient, contiguous in this value's shape; allocated and zeroed on first use.
+    template <class E>
+    tensor_view<T, E, B> grad(const E& e) {
+        ensure_grad();
+        return tensor_view<T, E, B>(grad_.data(), e);
+    }
+    T* grad_data() {
+        ensure_grad();
+        return grad_.data();
+    }
+    void reset_grad() noexcept override {
+        grad_ = buffer<T, B>();
+        allocated_ = false;
+    }
+    void zero_grad() {
+        if (allocated_) B::fill(B::default_context(), grad_.size(), T(0), grad_.data());
+    }
+    void seed_grad(double w) override {
+        if (lay_.size() != 1)
+            throw shape_error("starbucks::autograd::tape::backward", "a loss must hold one element, not " + to_string(lay_.dims));
+        ensure_grad();
+        // The weight goes through the backend: grad_ may live in device memory.
+        buffer<T, B> weight(1);
+        B::fill(B::default_context(), 1, T(w), weight.data());
+        B::accumulate(B::default_context(), backend::strided<T>{grad_.data(), layout::contiguous(lay_.dims)},
+                      backend::strided<const T>{weight.data(), layout::contiguous(lay_.dims)}, T(1));
+    }
+
+private:
+    void ensure_grad() {
+        if (allocated_) return;
+        grad_ = buffer<T, B>(lay_.size());
+        B::fill(B::default_context(), grad_.size(), T(0), grad_.data());
+        allocated_ = true;
+    }
+
+    std::shared_ptr<buffer<T, B>> storage_;
+    std::ptrdiff_t offset_ = 0;
+    layout lay_;
+    buffer<T, B> grad_;
+    bool allocated_ = false;
+};
+
+} // namespace autograd
+STARBUCKS_NAMESPACE_END

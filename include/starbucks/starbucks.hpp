@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+// The umbrella header: every layer and backend::reference, on the standard library alone.
+// Eigen, oneDNN and CUDA backends have their own headers under starbucks/backend/.
+#pragma once
+
+#include "config.hpp"
+#include "version.hpp"
+
+#include "core/dtype.hpp"
+#include "core/error.hpp"
+#include "core/extents.hpp"
+#include "core/rng.hpp"
+#include "core/shape.hpp"
+
+#include "backend/concepts.hpp"
+#include "backend/reference/reference.hpp"
+
+#include "tensor/buffer.hpp"
+#include "tensor/contiguous.hpp"
+#include "tensor/init.hpp"
+#include "tensor/slice.hpp"
+#include "tensor/tensor.hpp"
+#include "tensor/view.hpp"
+
+#include "ops/copy.hpp"
+#include "ops/dropout.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/gather.hpp"
+#include "ops/gemm.hpp"
+#include "ops/loss.hpp"
+#include "ops/norm.hpp"
+#include "ops/reduce.hpp"
+#include "ops/softmax.hpp"
+
+#include "autograd/autograd.hpp"
+
+#include "optim/adamw.hpp"
