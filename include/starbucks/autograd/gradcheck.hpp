@@ -51,7 +51,7 @@ gradcheck_result gradcheck(F&& f, const gradcheck_options& opt, tensor<double, E
     }
     gradcheck_result result;
     std::size_t input_index = 0;
-    auto check_one = [&](tensor<double, auto, B>& x, auto& leaf) {
+    auto check_one = [&](auto& x, auto& leaf) {
         const bool has = leaf.has_grad();
         for (std::size_t i = 0; i < x.size(); ++i) {
             const double saved = x.data()[i];
