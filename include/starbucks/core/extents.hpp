@@ -96,7 +96,7 @@ private:
     constexpr void assign_all(std::span<const std::size_t> v) {
         for (std::size_t i = 0; i < rank(); ++i) {
             if (static_values[i] == dyn) {
-                dynamic_[dynamic_index[i]] = v[i];
+                if constexpr (rank_dynamic() > 0) dynamic_[dynamic_index[i]] = v[i];
             } else if (v[i] != static_values[i]) {
                 throw shape_error("starbucks::extents", "value " + std::to_string(v[i]) + " for static axis " +
                                                             std::to_string(i) + " of extent " +
@@ -105,7 +105,13 @@ private:
         }
     }
 
-    [[no_unique_address]] std::array<std::size_t, rank_dynamic()> dynamic_{};
+    // std::array<T, 0> is not an empty class in libstdc++ (it holds an empty struct member), so
+    // all-static extents store this truly empty stand-in instead.
+    struct no_values {
+        constexpr std::size_t operator[](std::size_t) const noexcept { return 0; }
+    };
+    [[no_unique_address]] std::conditional_t<rank_dynamic() == 0, no_values, std::array<std::size_t, rank_dynamic()>>
+        dynamic_{};
 };
 
 

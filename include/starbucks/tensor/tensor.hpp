@@ -69,12 +69,12 @@ public:
 
     template <std::integral... I>
         requires(sizeof...(I) == Extents::rank() && Backend::host_accessible)
-    T& operator()(I... idx) noexcept {
+    T& operator()(I... idx) noexcept(!STARBUCKS_ENABLE_CHECKS) {
         return view()(idx...);
     }
     template <std::integral... I>
         requires(sizeof...(I) == Extents::rank() && Backend::host_accessible)
-    const T& operator()(I... idx) const noexcept {
+    const T& operator()(I... idx) const noexcept(!STARBUCKS_ENABLE_CHECKS) {
         return view()(idx...);
     }
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <type_traits>
 
 #include "../backend/concepts.hpp"
@@ -61,13 +62,20 @@ public:
     }
     constexpr bool is_contiguous() const noexcept { return lay().is_contiguous(); }
 
-    /// Element access on host-memory backends (tests, gradcheck, printing).
+    /// Element access on host-memory backends (tests, gradcheck, printing). With
+    /// STARBUCKS_ENABLE_CHECKS an index out of range throws shape_error.
     template <std::integral... I>
         requires(sizeof...(I) == Extents::rank() && Backend::host_accessible)
-    constexpr T& operator()(I... idx) const noexcept {
+    constexpr T& operator()(I... idx) const noexcept(!STARBUCKS_ENABLE_CHECKS) {
         const std::array<std::size_t, sizeof...(I)> i{static_cast<std::size_t>(idx)...};
         std::ptrdiff_t off = 0;
-        for (std::size_t k = 0; k < sizeof...(I); ++k) off += static_cast<std::ptrdiff_t>(i[k]) * strides_[k];
+        for (std::size_t k = 0; k < sizeof...(I); ++k) {
+            if constexpr (STARBUCKS_ENABLE_CHECKS)
+                if (i[k] >= ext_.extent(k))
+                    throw shape_error("starbucks::tensor_view::operator()", "index " + std::to_string(i[k]) + " on axis " +
+                                                                                std::to_string(k) + " of " + to_string(dims()));
+            off += static_cast<std::ptrdiff_t>(i[k]) * strides_[k];
+        }
         return data_[off];
     }
 
