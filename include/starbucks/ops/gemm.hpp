@@ -97,6 +97,12 @@ void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, T alpha, T
         db = describe_matrix(tensor_view<const T, typename VB::extents_type, B>(b_copy->data(), b.extents()), tb, rb < rc);
     }
     if (m == 0 || n == 0) return;
+    if (k == 0) { // an empty sum: c = beta * c, where beta == 0 ignores whatever c held
+        const std::size_t count = batch * m * n;
+        if (beta == T(0)) B::fill(B::default_context(), count, T(0), c.data());
+        else B::unary(B::default_context(), backend::unary_op::scale, count, c.data(), c.data(), beta);
+        return;
+    }
     backend::gemm_args<T> g;
     g.batch = batch;
     g.m = m;
@@ -115,15 +121,6 @@ void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, T alpha, T
     g.stride_c = static_cast<std::ptrdiff_t>(m * n);
     g.alpha = alpha;
     g.beta = beta;
-    if (k == 0) { // an empty sum: c = beta * c
-        g.alpha = T(0);
-        g.k = 1;
-        static const T zero{};
-        g.a = g.b = &zero;
-        g.lda = g.ldb = 1;
-        g.stride_a = g.stride_b = 0;
-        g.trans_a = g.trans_b = false;
-    }
     B::gemm(B::default_context(), g);
 }
 

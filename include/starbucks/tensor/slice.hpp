@@ -26,6 +26,12 @@ inline void check_axis(const char* op, std::size_t axis, std::size_t rank, const
 template <class X>
 concept viewable = tensor_like<X> && (std::is_lvalue_reference_v<X> || is_tensor_view_v<std::remove_cvref_t<X>>);
 
+[[noreturn]] inline void throw_prefix_range(std::size_t k, std::size_t axis, const shape& s) {
+    throw shape_error("starbucks::prefix", "width " + std::to_string(k) + " is outside the allowed range 1.." +
+                                               std::to_string(s.dims[axis]) + " of axis " + std::to_string(axis) + " of " +
+                                               to_string(s));
+}
+
 template <class V, class NewExtents>
 auto with_extent(const V& v, std::size_t axis, std::size_t value, std::ptrdiff_t offset) {
     shape s = v.dims();
@@ -47,11 +53,7 @@ auto prefix(X&& x) {
     static_assert(K >= 1, "starbucks::prefix: a prefix needs at least one entry");
     constexpr std::size_t width = V::extents_type::static_extent(axis);
     static_assert(width == dyn || K <= width, "starbucks::prefix: static width exceeds the static extent");
-    if (K > v.extent(axis))
-        throw shape_error("starbucks::prefix", "width " + std::to_string(K) + " exceeds extent " +
-                                                   std::to_string(v.extent(axis)) + " of axis " + std::to_string(axis) +
-                                                   " of " + to_string(v.dims()) + "; allowed 1.." +
-                                                   std::to_string(v.extent(axis)));
+    if (K > v.extent(axis)) detail::throw_prefix_range(K, axis, v.dims());
     return detail::with_extent<V, replace_extent_t<typename V::extents_type, axis, K>>(v, axis, K, 0);
 }
 
@@ -64,10 +66,7 @@ auto prefix(X&& x, std::size_t k, std::size_t axis = last_axis) {
     using V = decltype(v);
     axis = detail::resolve_axis(axis, V::rank());
     detail::check_axis("starbucks::prefix", axis, V::rank(), v.dims());
-    if (k < 1 || k > v.extent(axis))
-        throw shape_error("starbucks::prefix", "width " + std::to_string(k) + " is outside the allowed range 1.." +
-                                                   std::to_string(v.extent(axis)) + " of axis " + std::to_string(axis) +
-                                                   " of " + to_string(v.dims()));
+    if (k < 1 || k > v.extent(axis)) detail::throw_prefix_range(k, axis, v.dims());
     return detail::with_extent<V, all_dynamic_t<typename V::extents_type>>(v, axis, k, 0);
 }
 

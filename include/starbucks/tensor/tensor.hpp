@@ -52,8 +52,13 @@ public:
         }
         return *this;
     }
-    tensor(tensor&&) noexcept = default;
-    tensor& operator=(tensor&&) noexcept = default;
+    /// Moves leave the source empty: no allocation and, where extents are dynamic, size 0.
+    tensor(tensor&& o) noexcept : buf_(std::move(o.buf_)), ext_(std::exchange(o.ext_, Extents{})) {}
+    tensor& operator=(tensor&& o) noexcept {
+        buf_ = std::move(o.buf_);
+        ext_ = std::exchange(o.ext_, Extents{});
+        return *this;
+    }
 
     T* data() noexcept { return buf_.data(); }
     const T* data() const noexcept { return buf_.data(); }

@@ -19,8 +19,10 @@ auto make_view(const char* op, const var<T, E, B>& x, F view_fn) {
     using EO = typename V::extents_type;
     auto parent = x.state();
     const std::ptrdiff_t offset = parent->offset() + (v.data() - x.value().data());
-    auto state = std::make_shared<var_state<T, B>>(parent->storage(), offset, v.lay(), x.requires_grad());
+    // Like every op's result, a view needs a gradient only when its rule is recorded: under
+    // no_grad or outside a tape it is a constant, even when its parent is a parameter.
     tape* t = recording_for(x);
+    auto state = std::make_shared<var_state<T, B>>(parent->storage(), offset, v.lay(), t != nullptr);
     if (t) {
         t->record(op, state, [view_fn, parent, weak = std::weak_ptr<var_state<T, B>>(state), ep = x.extents(),
                               eo = v.extents()]() mutable {
