@@ -58,7 +58,8 @@ auto masked_mean(const X& x, const M& mask) {
         throw shape_error("starbucks::masked_mean", "x " + to_string(vx.dims()) + " vs mask " + to_string(vm.dims()));
     using E = extents<merge_extent(EX::static_extent(0), EM::static_extent(0)), EX::static_extent(2)>;
     tensor<T, E, B> y(E(vx.extent(0), vx.extent(2)), uninitialized);
-    contiguous_input ix(vx), im(vm);
+    contiguous_input ix(vx);
+    contiguous_input im(vm);
     B::masked_mean(B::default_context(), vx.extent(0), vx.extent(1), vx.extent(2), ix.data(), im.data(), y.data());
     return y;
 }

@@ -56,7 +56,8 @@ auto kl_div(const Q& log_q, const P& log_p) {
     detail::check_not_empty("starbucks::kl_div", vq.dims());
     const auto [rows, cols] = detail::rows_cols(vq.dims());
     tensor<T, extents<>, B> out;
-    contiguous_input iq(vq), ip(vp);
+    contiguous_input iq(vq);
+    contiguous_input ip(vp);
     B::kl_div(B::default_context(), rows, cols, iq.data(), ip.data(), out.data());
     return out;
 }

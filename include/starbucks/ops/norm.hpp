@@ -37,7 +37,9 @@ auto layer_norm_stats(const X& x, const G& gamma, const Bt& beta, value_type_t<X
     --rs.rank;
     layer_norm_result<T, EX, ER, B> r{tensor<T, EX, B>(v.extents(), uninitialized), tensor<T, ER, B>(ER(rs), uninitialized),
                                       tensor<T, ER, B>(ER(rs), uninitialized)};
-    contiguous_input in(v), ig(vg), ib(vb);
+    contiguous_input in(v);
+    contiguous_input ig(vg);
+    contiguous_input ib(vb);
     B::layer_norm(B::default_context(), rows, cols, in.data(), ig.data(), ib.data(), eps, r.y.data(), r.mean.data(),
                   r.rstd.data());
     return r;
