@@ -8,7 +8,7 @@
 
 #include "../../core/error.hpp"
 #include "../concepts.hpp"
-#include "detail/strided_loop.hpp"
+#include "detail/rows.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
@@ -64,10 +64,7 @@ struct reference_gather {
 
 private:
     static void check_index(std::int64_t v, std::size_t at, std::size_t rows) {
-        if (v < 0 || static_cast<std::uint64_t>(v) >= rows)
-            throw shape_error("starbucks::gather_rows", "index " + std::to_string(v) + " at position " +
-                                                            std::to_string(at) + " is outside [0, " +
-                                                            std::to_string(rows) + ")");
+        detail::check_index("starbucks::gather_rows", "index", v, "at position " + std::to_string(at), rows);
     }
     template <class T>
     static acc_t<T> token_count(const T* mask, std::size_t tokens) {

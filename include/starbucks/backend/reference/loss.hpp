@@ -9,7 +9,7 @@
 
 #include "../../core/error.hpp"
 #include "../concepts.hpp"
-#include "detail/strided_loop.hpp"
+#include "detail/rows.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
@@ -26,7 +26,7 @@ struct reference_loss {
             if (labels[r] == ignore_index) continue;
             check_label(labels[r], r, cols);
             const T* lr = logits + r * cols;
-            total += row_lse(lr, cols) - acc_t<T>(lr[labels[r]]);
+            total += row_logsumexp(lr, cols) - acc_t<T>(lr[labels[r]]);
             ++count;
         }
         *loss = count ? T(total / acc_t<T>(count)) : std::numeric_limits<T>::quiet_NaN();
@@ -45,7 +45,7 @@ struct reference_loss {
             if (labels[r] == ignore_index) continue;
             check_label(labels[r], r, cols);
             const T* lr = logits + r * cols;
-            const acc_t<T> lse = row_lse(lr, cols);
+            const acc_t<T> lse = row_logsumexp(lr, cols);
             for (std::size_t c = 0; c < cols; ++c) {
                 const acc_t<T> p = std::exp(acc_t<T>(lr[c]) - lse);
                 dlogits[r * cols + c] += T(g * (p - (static_cast<std::int64_t>(c) == labels[r] ? 1 : 0)));
@@ -82,18 +82,7 @@ struct reference_loss {
 
 private:
     static void check_label(std::int64_t v, std::size_t row, std::size_t cols) {
-        if (v < 0 || static_cast<std::uint64_t>(v) >= cols)
-            throw shape_error("starbucks::cross_entropy", "label " + std::to_string(v) + " of row " +
-                                                              std::to_string(row) + " is outside [0, " +
-                                                              std::to_string(cols) + ")");
-    }
-    template <class T>
-    static acc_t<T> row_lse(const T* x, std::size_t cols) {
-        acc_t<T> m = -std::numeric_limits<acc_t<T>>::infinity();
-        for (std::size_t c = 0; c < cols; ++c) m = std::max(m, acc_t<T>(x[c]));
-        acc_t<T> s = 0;
-        for (std::size_t c = 0; c < cols; ++c) s += std::exp(acc_t<T>(x[c]) - m);
-        return m + std::log(s);
+        check_index("starbucks::cross_entropy", "label", v, "of row " + std::to_string(row), cols);
     }
 };
 

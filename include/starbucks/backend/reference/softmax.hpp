@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "../concepts.hpp"
-#include "detail/strided_loop.hpp"
+#include "detail/rows.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
@@ -59,16 +59,6 @@ struct reference_softmax {
         }
     }
 
-private:
-    template <class T>
-    static acc_t<T> row_logsumexp(const T* x, std::size_t cols) {
-        acc_t<T> m = -std::numeric_limits<acc_t<T>>::infinity();
-        for (std::size_t c = 0; c < cols; ++c) m = std::max(m, acc_t<T>(x[c]));
-        if (m == -std::numeric_limits<acc_t<T>>::infinity() || std::isnan(m)) return m;
-        acc_t<T> s = 0;
-        for (std::size_t c = 0; c < cols; ++c) s += std::exp(acc_t<T>(x[c]) - m);
-        return m + std::log(s);
-    }
 };
 
 } // namespace backend::detail
