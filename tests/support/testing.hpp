@@ -8,11 +8,18 @@
 #include <string>
 
 #include <starbucks/starbucks.hpp>
+#ifdef STARBUCKS_WITH_EIGEN
+#include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
+#endif
 
 namespace starbucks::testing {
 
-/// Every backend the typed suites run on; later backends append themselves here.
+/// Every backend the typed suites run on: the reference and each enabled fast backend.
+#ifdef STARBUCKS_WITH_EIGEN
+#define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference, ::starbucks::backend::cpu_eigen
+#else
 #define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference
+#endif
 
 /// A reproducible random tensor with values in [lo, hi).
 template <class T, class B = backend::reference, class E>
@@ -35,6 +42,12 @@ double normalized_mse(const VA& a, const VB& b) {
         den += double(cb.data()[i]) * double(cb.data()[i]);
     }
     return num / (den > 1e-300 ? den : 1e-300);
+}
+
+/// Normwise relative error ||a - b|| / ||b||: the cross-backend tolerance measure.
+template <class VA, class VB>
+double relative_error(const VA& a, const VB& b) {
+    return std::sqrt(normalized_mse(a, b));
 }
 
 /// Maximum absolute difference of two tensors of the same shape.

@@ -11,7 +11,8 @@
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
 
-struct reference_elementwise {
+/// Element-wise unary functions and their derivatives.
+struct reference_unary {
     /// y = f(x) for n contiguous elements; `param` is the factor of unary_op::scale.
     template <class C, class T>
     static void unary(C&, unary_op op, std::size_t n, const T* x, T* y, T param = T(1)) {
@@ -25,33 +26,7 @@ struct reference_elementwise {
         for (std::size_t i = 0; i < n; ++i) dx[i] += dy[i] * derivative(op, x[i], y[i], param);
     }
 
-    /// out = a (op) b. All three layouts carry the same iteration shape; a stride of 0 in a or b
-    /// broadcasts. With `accumulate`, out += a (op) b, and a stride-0 axis of out sums along it.
-    template <class C, class T>
-    static void binary(C&, binary_op op, const strided<T>& out, const strided<const T>& a, const strided<const T>& b,
-                       bool accumulate = false) {
-        const shape& dims = out.lay.dims;
-        const std::array<const std::array<std::ptrdiff_t, max_rank>*, 3> s{&out.lay.strides, &a.lay.strides,
-                                                                           &b.lay.strides};
-        strided_loop(dims, s, [&](std::ptrdiff_t oo, std::ptrdiff_t oa, std::ptrdiff_t ob) {
-            const T r = combine(op, a.data[oa], b.data[ob]);
-            if (accumulate) out.data[oo] += r;
-            else out.data[oo] = r;
-        });
-    }
-
 private:
-    template <class T>
-    static T combine(binary_op op, T a, T b) {
-        switch (op) {
-        case binary_op::add: return a + b;
-        case binary_op::sub: return a - b;
-        case binary_op::mul: return a * b;
-        case binary_op::div: return a / b;
-        }
-        return T(0);
-    }
-
     template <class T>
     static T apply(unary_op op, T x, T param) {
         switch (op) {
@@ -85,6 +60,37 @@ private:
         }
         return T(0);
     }
+};
+
+/// Broadcast binary ops over strided layouts.
+struct reference_binary {
+    /// out = a (op) b. All three layouts carry the same iteration shape; a stride of 0 in a or b
+    /// broadcasts. With `accumulate`, out += a (op) b, and a stride-0 axis of out sums along it.
+    template <class C, class T>
+    static void binary(C&, binary_op op, const strided<T>& out, const strided<const T>& a, const strided<const T>& b,
+                       bool accumulate = false) {
+        const shape& dims = out.lay.dims;
+        const std::array<const std::array<std::ptrdiff_t, max_rank>*, 3> s{&out.lay.strides, &a.lay.strides,
+                                                                           &b.lay.strides};
+        strided_loop(dims, s, [&](std::ptrdiff_t oo, std::ptrdiff_t oa, std::ptrdiff_t ob) {
+            const T r = combine(op, a.data[oa], b.data[ob]);
+            if (accumulate) out.data[oo] += r;
+            else out.data[oo] = r;
+        });
+    }
+
+private:
+    template <class T>
+    static T combine(binary_op op, T a, T b) {
+        switch (op) {
+        case binary_op::add: return a + b;
+        case binary_op::sub: return a - b;
+        case binary_op::mul: return a * b;
+        case binary_op::div: return a / b;
+        }
+        return T(0);
+    }
+
 };
 
 } // namespace backend::detail

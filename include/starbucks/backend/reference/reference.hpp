@@ -25,7 +25,8 @@ using detail::adamw_args;
 /// host-memory backends may fall back to it op by op.
 struct reference : detail::reference_memory,
                    detail::reference_gemm,
-                   detail::reference_elementwise,
+                   detail::reference_unary,
+                   detail::reference_binary,
                    detail::reference_softmax,
                    detail::reference_norm,
                    detail::reference_gather,

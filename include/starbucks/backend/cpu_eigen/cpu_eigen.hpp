@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+// backend::cpu_eigen: host memory, GEMM and element-wise math through Eigen 3.4.
+#pragma once
+
+#ifndef STARBUCKS_WITH_EIGEN
+#error "starbucks/backend/cpu_eigen/cpu_eigen.hpp needs Eigen: enable STARBUCKS_WITH_EIGEN and link starbucks::cpu_eigen"
+#endif
+
+#include <array>
+#include <string_view>
+
+#include "../reference/reference.hpp"
+#include "elementwise.hpp"
+#include "gemm.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace backend {
+
+/// @brief The Eigen backend: host memory shared with the reference backend.
+///
+/// GEMM runs on Eigen maps of the operands (strides and transposes without copies) and
+/// element-wise functions on vectorised Eigen arrays. Every other op is, for now, the reference
+/// kernel: a host-memory backend may fall back op by op, and `reference_fallbacks` lists each
+/// one so the test suite counts them and nothing falls back unannounced.
+struct cpu_eigen : detail::reference_memory,
+                   detail::eigen_gemm,
+                   detail::eigen_elementwise,
+                   detail::reference_binary,
+                   detail::reference_softmax,
+                   detail::reference_norm,
+                   detail::reference_gather,
+                   detail::reference_loss,
+                   detail::reference_random,
+                   detail::reference_optim {
+    struct context {};
+    static context& default_context() noexcept {
+        static context c;
+        return c;
+    }
+    static constexpr bool host_accessible = true;
+    static constexpr const char* name = "cpu_eigen";
+
+    /// Ops that run the reference kernels on this backend.
+    static constexpr std::array<std::string_view, 26> reference_fallbacks{
+        "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "binary", "softmax",
+        "softmax_backward", "logsumexp", "logsumexp_backward", "layer_norm", "layer_norm_backward",
+        "l2_normalize", "l2_normalize_backward", "gather_rows", "scatter_add_rows", "masked_mean",
+        "masked_mean_backward", "cross_entropy", "cross_entropy_backward", "kl_div", "kl_div_backward",
+        "dropout", "fill_uniform / fill_normal", "adamw"};
+};
+
+static_assert(backend_policy<cpu_eigen>);
+static_assert(has_gemm<cpu_eigen, float> && has_gemm<cpu_eigen, double>);
+
+} // namespace backend
+STARBUCKS_NAMESPACE_END

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+// cpu_eigen: batched strided matrix products through Eigen maps, without copies.
+#pragma once
+
+#include <Eigen/Core>
+
+#include "../concepts.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace backend::detail {
+
+struct eigen_gemm {
+    template <class C, class T>
+    static void gemm(C&, const gemm_args<T>& g) {
+        using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        using stride = Eigen::OuterStride<>;
+        using const_map = Eigen::Map<const matrix, Eigen::Unaligned, stride>;
+        using map = Eigen::Map<matrix, Eigen::Unaligned, stride>;
+        const auto m = static_cast<Eigen::Index>(g.m), n = static_cast<Eigen::Index>(g.n), k = static_cast<Eigen::Index>(g.k);
+        for (std::size_t bt = 0; bt < g.batch; ++bt) {
+            const auto off = static_cast<std::ptrdiff_t>(bt);
+            // A stored as (k, m) when transposed, (m, k) otherwise; likewise B.
+            const_map a(g.a + off * g.stride_a, g.trans_a ? k : m, g.trans_a ? m : k, stride(g.lda));
+            const_map b(g.b + off * g.stride_b, g.trans_b ? n : k, g.trans_b ? k : n, stride(g.ldb));
+            map c(g.c + off * g.stride_c, m, n, stride(g.ldc));
+            // beta == 0 must overwrite (c may hold NaN); otherwise scale and accumulate.
+            if (g.beta == T(0)) c.setZero();
+            else if (g.beta != T(1)) c *= g.beta;
+            if (!g.trans_a && !g.trans_b) c.noalias() += g.alpha * (a * b);
+            else if (!g.trans_a && g.trans_b) c.noalias() += g.alpha * (a * b.transpose());
+            else if (g.trans_a && !g.trans_b) c.noalias() += g.alpha * (a.transpose() * b);
+            else c.noalias() += g.alpha * (a.transpose() * b.transpose());
+        }
+    }
+};
+
+} // namespace backend::detail
+STARBUCKS_NAMESPACE_END
