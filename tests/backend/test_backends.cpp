@@ -162,3 +162,26 @@ TEST_CASE("backends: cpu_eigen announces every op it takes from the reference ba
     CHECK(std::string_view(backend::cpu_eigen::name) == "cpu_eigen");
 }
 #endif
+
+#ifdef STARBUCKS_WITH_ONEDNN
+TEST_CASE("backends: cpu_onednn announces every op it takes from the reference backend") {
+    CHECK(backend::cpu_onednn::reference_fallbacks.size() == 28);
+}
+
+TEST_CASE("backends: cpu_onednn creates no primitive once a step has run") {
+    using B = backend::cpu_onednn;
+    auto x = random_uniform<float, B>(extents<dyn, 24>(17), rng_stream{1, 0});
+    auto w = random_uniform<float, B>(extents<12, 24>{}, rng_stream{2, 0});
+    auto step = [&] {
+        auto wp = ag::parameter(w);
+        ag::tape tape;
+        auto on_tape = tape.activate();
+        tape.backward({ag::sum(ag::square(ag::matmul_nt(ag::constant_input(x), wp)))});
+    };
+    step();
+    const std::size_t after_warm_up = B::default_context().onednn.primitives_created();
+    step();
+    step();
+    CHECK(B::default_context().onednn.primitives_created() == after_warm_up);
+}
+#endif

@@ -10,16 +10,21 @@
 #include <starbucks/starbucks.hpp>
 #ifdef STARBUCKS_WITH_EIGEN
 #include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
+#define STARBUCKS_TEST_EIGEN , ::starbucks::backend::cpu_eigen
+#else
+#define STARBUCKS_TEST_EIGEN
+#endif
+#ifdef STARBUCKS_WITH_ONEDNN
+#include <starbucks/backend/cpu_onednn/cpu_onednn.hpp>
+#define STARBUCKS_TEST_ONEDNN , ::starbucks::backend::cpu_onednn
+#else
+#define STARBUCKS_TEST_ONEDNN
 #endif
 
 namespace starbucks::testing {
 
 /// Every backend the typed suites run on: the reference and each enabled fast backend.
-#ifdef STARBUCKS_WITH_EIGEN
-#define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference, ::starbucks::backend::cpu_eigen
-#else
-#define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference
-#endif
+#define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference STARBUCKS_TEST_EIGEN STARBUCKS_TEST_ONEDNN
 
 /// A reproducible random tensor with values in [lo, hi).
 template <class T, class B = backend::reference, class E>

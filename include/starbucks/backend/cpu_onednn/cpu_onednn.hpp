@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+// backend::cpu_onednn: host memory, GEMM through cached oneDNN matmul primitives (oneDNN 2.x/3.x).
+#pragma once
+
+#ifndef STARBUCKS_WITH_ONEDNN
+#error "starbucks/backend/cpu_onednn/cpu_onednn.hpp needs oneDNN: enable STARBUCKS_WITH_ONEDNN and link starbucks::cpu_onednn"
+#endif
+
+#include <array>
+#include <string_view>
+
+#include "../reference/reference.hpp"
+#include "context.hpp"
+#include "gemm.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace backend {
+
+/// @brief The oneDNN backend (the default for training): host memory, f32 GEMM on oneDNN's
+/// JIT kernels with a primitive cache. The other ops are, for now, the reference kernels,
+/// each announced in `reference_fallbacks`.
+struct cpu_onednn : detail::reference_memory,
+                    detail::onednn_gemm,
+                    detail::reference_unary,
+                    detail::reference_binary,
+                    detail::reference_softmax,
+                    detail::reference_norm,
+                    detail::reference_gather,
+                    detail::reference_loss,
+                    detail::reference_random,
+                    detail::reference_optim {
+    struct context {
+        detail::onednn_context onednn;
+    };
+    /// The process-wide context: one engine, one stream, one primitive cache.
+    static context& default_context() {
+        static context c;
+        return c;
+    }
+    static constexpr bool host_accessible = true;
+    static constexpr const char* name = "cpu_onednn";
+
+    /// Ops that run the reference kernels on this backend (f64 GEMM included: oneDNN has none).
+    static constexpr std::array<std::string_view, 28> reference_fallbacks{
+        "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "unary", "unary_backward", "binary",
+        "softmax", "softmax_backward", "logsumexp", "logsumexp_backward", "layer_norm", "layer_norm_backward",
+        "l2_normalize", "l2_normalize_backward", "gather_rows", "scatter_add_rows", "masked_mean",
+        "masked_mean_backward", "cross_entropy", "cross_entropy_backward", "kl_div", "kl_div_backward", "dropout",
+        "fill_uniform / fill_normal", "adamw"};
+};
+
+static_assert(backend_policy<cpu_onednn>);
+static_assert(has_gemm<cpu_onednn, float>);
+
+} // namespace backend
+STARBUCKS_NAMESPACE_END

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// cpu_onednn: batched strided matrix products through cached oneDNN matmul primitives.
+#pragma once
+
+#include <type_traits>
+
+#include "../concepts.hpp"
+#include "../reference/gemm.hpp"
+#include "context.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace backend::detail {
+
+struct onednn_gemm {
+    /// f32 runs on oneDNN (transposes and batch strides are memory-descriptor strides; alpha an
+    /// eltwise_linear post-op, beta a sum post-op). oneDNN has no f64 matmul: double runs the
+    /// reference kernel.
+    template <class C, class T>
+    static void gemm(C& ctx, const gemm_args<T>& g) {
+        if constexpr (!std::is_same_v<T, float>) {
+            reference_gemm::gemm(ctx, g);
+        } else {
+            if (g.batch == 0 || g.m == 0 || g.n == 0) return;
+            using dims = dnnl::memory::dims;
+            using tag_dt = dnnl::memory::data_type;
+            const auto d = [](auto v) { return static_cast<dnnl::memory::dim>(v); };
+            // Logical (batch, rows, cols) with strides; a transposed operand swaps its strides.
+            const dims a_dims{d(g.stride_a == 0 ? 1 : g.batch), d(g.m), d(g.k)};
+            const dims a_str{d(g.stride_a), g.trans_a ? 1 : d(g.lda), g.trans_a ? d(g.lda) : 1};
+            const dims b_dims{d(g.stride_b == 0 ? 1 : g.batch), d(g.k), d(g.n)};
+            const dims b_str{d(g.stride_b), g.trans_b ? 1 : d(g.ldb), g.trans_b ? d(g.ldb) : 1};
+            const dims c_dims{d(g.batch), d(g.m), d(g.n)};
+            const dims c_str{d(g.stride_c), d(g.ldc), 1};
+            auto& oc = ctx.onednn;
+            std::string key = "matmul_f32";
+            for (auto v : {a_dims, a_str, b_dims, b_str, c_dims, c_str})
+                for (auto x : v) key += ":" + std::to_string(x);
+            key += ":" + std::to_string(g.alpha) + ":" + std::to_string(g.beta);
+            const dnnl::memory::desc a_md(a_dims, tag_dt::f32, a_str), b_md(b_dims, tag_dt::f32, b_str),
+                c_md(c_dims, tag_dt::f32, c_str);
+            auto& prim = onednn_call("matmul", [&]() -> dnnl::primitive& {
+                return oc.primitive(key, [&] {
+                    dnnl::post_ops po;
+                    if (g.alpha != 1.0f) append_linear(po, g.alpha);
+                    if (g.beta != 0.0f) po.append_sum(g.beta);
+                    dnnl::primitive_attr attr;
+                    attr.set_post_ops(po);
+#if DNNL_VERSION_MAJOR >= 3
+                    dnnl::matmul::primitive_desc pd(oc.engine(), a_md, b_md, c_md, attr);
+#else
+                    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, oc.engine());
+#endif
+                    return dnnl::primitive(dnnl::matmul(pd));
+                });
+            });
+            dnnl::memory a_mem(a_md, oc.engine(), const_cast<float*>(g.a));
+            dnnl::memory b_mem(b_md, oc.engine(), const_cast<float*>(g.b));
+            dnnl::memory c_mem(c_md, oc.engine(), g.c);
+            onednn_call("matmul", [&] {
+                prim.execute(oc.stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+                oc.stream().wait();
+            });
+        }
+    }
+
+private:
+    static void append_linear(dnnl::post_ops& po, float alpha) {
+#if DNNL_VERSION_MAJOR >= 3
+        po.append_eltwise(dnnl::algorithm::eltwise_linear, alpha, 0.0f);
+#else
+        po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, alpha, 0.0f);
+#endif
+    }
+};
+
+} // namespace backend::detail
+STARBUCKS_NAMESPACE_END
