@@ -1,32 +1,44 @@
 // SPDX-License-Identifier: Apache-2.0
-// GEMM throughput in BERT-like shapes, as FLOP/s; one variant per backend (and static vs
-// dynamic extents, which must earn their compile time).
+// GEMM throughput in the BERT shapes of PERFORMANCE.md, as FLOP/s, for every enabled backend:
+// forward a·Wᵀ (NT), backward dX = dY·W (NN) and dW = dYᵀ·X (TN); M = tokens, K,N = widths.
 #include <benchmark/benchmark.h>
 
 #include <starbucks/starbucks.hpp>
+#ifdef STARBUCKS_WITH_EIGEN
+#include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
+#endif
+#ifdef STARBUCKS_WITH_ONEDNN
+#include <starbucks/backend/cpu_onednn/cpu_onednn.hpp>
+#endif
 
 namespace {
 
 using namespace starbucks;
 
-/// (M, K) x (N, K)ᵀ: a linear layer's forward with a Hugging Face [out, in] weight.
-template <class T, class B>
-void BM_gemm_nt(benchmark::State& state) {
+enum class layout_kind { nt, nn, tn };
+
+template <class T, class B, layout_kind L>
+void BM_gemm(benchmark::State& state) {
     const auto m = static_cast<std::size_t>(state.range(0));
     const auto k = static_cast<std::size_t>(state.range(1));
     const auto n = static_cast<std::size_t>(state.range(2));
-    auto a = random_uniform<T, B>(extents<dyn, dyn>(m, k), rng_stream{1, 0});
-    auto w = random_uniform<T, B>(extents<dyn, dyn>(n, k), rng_stream{2, 0});
+    // nt: (m,k)(n,k)ᵀ -> (m,n); nn: (m,k)(k,n); tn: (k,m)ᵀ(k,n).
+    auto a = random_uniform<T, B>(extents<dyn, dyn>(L == layout_kind::tn ? k : m, L == layout_kind::tn ? m : k), rng_stream{1, 0});
+    auto b = random_uniform<T, B>(extents<dyn, dyn>(L == layout_kind::nt ? n : k, L == layout_kind::nt ? k : n), rng_stream{2, 0});
     for (auto _ : state) {
-        auto c = matmul_nt(a, w);
+        auto c = [&] {
+            if constexpr (L == layout_kind::nt) return matmul<false, true>(a, b);
+            else if constexpr (L == layout_kind::nn) return matmul<false, false>(a, b);
+            else return matmul<true, false>(a, b);
+        }();
         benchmark::DoNotOptimize(c.data());
         benchmark::ClobberMemory();
     }
-    state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(m) * double(n) * double(k),
-                                                  benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(m) * double(n) * double(k), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-/// The same product with static widths K = 384, N = 1536 (MiniLM's FFN up-projection).
+/// The same forward product with static widths K = 384, N = 1536 (MiniLM's FFN up-projection),
+/// to see whether static extents pay.
 template <class T, class B>
 void BM_gemm_nt_static(benchmark::State& state) {
     const auto m = static_cast<std::size_t>(state.range(0));
@@ -40,12 +52,47 @@ void BM_gemm_nt_static(benchmark::State& state) {
     state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(m) * 1536.0 * 384.0, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// The reference backend is a plain triple loop: small shapes keep a run short.
-BENCHMARK(BM_gemm_nt<float, backend::reference>)->Name("BM_gemm_nt_reference_f32")->ArgNames({"M", "K", "N"})
-    ->Args({64, 384, 384})->Args({128, 384, 1536})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_gemm_nt<double, backend::reference>)->Name("BM_gemm_nt_reference_f64")->ArgNames({"M", "K", "N"})
-    ->Args({64, 384, 384})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_gemm_nt_static<float, backend::reference>)->Name("BM_gemm_nt_reference_f32_static")->ArgNames({"M"})
-    ->Arg(128)->Unit(benchmark::kMillisecond);
+/// Attention-sized batched products: (batch, 128, d)·(batch, 128, d)ᵀ, d = 32 or 64.
+template <class T, class B>
+void BM_gemm_attention(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    const auto d = static_cast<std::size_t>(state.range(1));
+    auto q = random_uniform<T, B>(extents<dyn, 128, dyn>(batch, d), rng_stream{1, 0});
+    auto k = random_uniform<T, B>(extents<dyn, 128, dyn>(batch, d), rng_stream{2, 0});
+    for (auto _ : state) {
+        auto s = matmul<false, true>(q, k);
+        benchmark::DoNotOptimize(s.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(batch) * 128.0 * 128.0 * double(d), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bert_shapes(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"M", "K", "N"});
+    for (long m : {2048, 8192})
+        for (auto [k, n] : {std::pair{768L, 768L}, {768L, 3072L}, {3072L, 768L}, {384L, 384L}, {384L, 1536L}, {1536L, 384L}})
+            b->Args({m, k, n});
+    b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+#define STARBUCKS_GEMM_BENCHMARKS(B, label)                                                                           \
+    BENCHMARK(BM_gemm<float, B, layout_kind::nt>)->Name("BM_gemm_nt_" label "_f32")->Apply(bert_shapes);             \
+    BENCHMARK(BM_gemm<float, B, layout_kind::nn>)->Name("BM_gemm_nn_" label "_f32")->Apply(bert_shapes);             \
+    BENCHMARK(BM_gemm<float, B, layout_kind::tn>)->Name("BM_gemm_tn_" label "_f32")->Apply(bert_shapes);             \
+    BENCHMARK(BM_gemm_nt_static<float, B>)->Name("BM_gemm_nt_" label "_f32_static")->ArgNames({"M"})->Arg(2048)      \
+        ->Unit(benchmark::kMillisecond)->UseRealTime();                                                               \
+    BENCHMARK(BM_gemm_attention<float, B>)->Name("BM_gemm_attention_" label "_f32")->ArgNames({"batch", "d"})        \
+        ->Args({768, 32})->Args({768, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#ifdef STARBUCKS_WITH_ONEDNN
+STARBUCKS_GEMM_BENCHMARKS(backend::cpu_onednn, "onednn")
+#endif
+#ifdef STARBUCKS_WITH_EIGEN
+STARBUCKS_GEMM_BENCHMARKS(backend::cpu_eigen, "eigen")
+#endif
+
+// The reference backend is a plain triple loop: one small shape keeps a run short.
+BENCHMARK(BM_gemm<float, backend::reference, layout_kind::nt>)->Name("BM_gemm_nt_reference_f32")->ArgNames({"M", "K", "N"})
+    ->Args({128, 384, 384})->Unit(benchmark::kMillisecond);
 
 } // namespace

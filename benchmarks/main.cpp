@@ -3,13 +3,25 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include <starbucks/starbucks.hpp>
 
 int main(int argc, char** argv) {
-    std::printf("starbucks %s | backends: %s | dtypes: f32 f64 | hardware threads: %u | reference backend is single-threaded\n",
-                STARBUCKS_VERSION_STRING, starbucks::backend::reference::name, std::thread::hardware_concurrency());
+    std::printf("starbucks %s | backends: reference%s%s | dtype: f32 | hardware threads: %u | OMP_NUM_THREADS=%s\n",
+                STARBUCKS_VERSION_STRING,
+#ifdef STARBUCKS_WITH_EIGEN
+                " cpu_eigen",
+#else
+                "",
+#endif
+#ifdef STARBUCKS_WITH_ONEDNN
+                " cpu_onednn",
+#else
+                "",
+#endif
+                std::thread::hardware_concurrency(), std::getenv("OMP_NUM_THREADS") ? std::getenv("OMP_NUM_THREADS") : "(unset)");
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

@@ -35,3 +35,7 @@
 #include "autograd/autograd.hpp"
 
 #include "optim/adamw.hpp"
+
+#include "io/atomic_file.hpp"
+#include "io/mapped_file.hpp"
+#include "io/safetensors.hpp"

@@ -24,18 +24,28 @@ struct onednn_gemm {
             using dims = dnnl::memory::dims;
             using tag_dt = dnnl::memory::data_type;
             const auto d = [](auto v) { return static_cast<dnnl::memory::dim>(v); };
-            // Logical (batch, rows, cols) with strides; a transposed operand swaps its strides.
-            const dims a_dims{d(g.stride_a == 0 ? 1 : g.batch), d(g.m), d(g.k)};
-            const dims a_str{d(g.stride_a), g.trans_a ? 1 : d(g.lda), g.trans_a ? d(g.lda) : 1};
-            const dims b_dims{d(g.stride_b == 0 ? 1 : g.batch), d(g.k), d(g.n)};
-            const dims b_str{d(g.stride_b), g.trans_b ? 1 : d(g.ldb), g.trans_b ? d(g.ldb) : 1};
-            const dims c_dims{d(g.batch), d(g.m), d(g.n)};
-            const dims c_str{d(g.stride_c), d(g.ldc), 1};
+            // Logical (rows, cols) with strides, a transposed operand swapping its strides; a
+            // batch axis only when there is one. A size-1 batch axis with stride 0 would send
+            // oneDNN to its reference kernel, so broadcast operands get a real stride.
+            const bool batched = g.batch > 1;
+            auto desc = [&](std::size_t batch, std::size_t rows, std::size_t cols, std::ptrdiff_t ld, bool trans,
+                            std::ptrdiff_t batch_stride) {
+                dims shape{d(rows), d(cols)}, strides{trans ? 1 : d(ld), trans ? d(ld) : 1};
+                if (batched) {
+                    shape.insert(shape.begin(), d(batch_stride == 0 ? 1 : batch));
+                    const auto dense = (trans ? d(cols) : d(rows)) * d(ld); // what a dense batch would stride
+                    strides.insert(strides.begin(), batch_stride == 0 ? dense : d(batch_stride));
+                }
+                return std::pair{shape, strides};
+            };
+            const auto [a_dims, a_str] = desc(g.batch, g.m, g.k, g.lda, g.trans_a, g.stride_a);
+            const auto [b_dims, b_str] = desc(g.batch, g.k, g.n, g.ldb, g.trans_b, g.stride_b);
+            const auto [c_dims, c_str] = desc(g.batch, g.m, g.n, g.ldc, false, g.stride_c);
             auto& oc = ctx.onednn;
             std::string key = "matmul_f32";
-            for (auto v : {a_dims, a_str, b_dims, b_str, c_dims, c_str})
-                for (auto x : v) key += ":" + std::to_string(x);
-            key += ":" + std::to_string(g.alpha) + ":" + std::to_string(g.beta);
+            for (const auto& v : {a_dims, a_str, b_dims, b_str, c_dims, c_str})
+                for (auto x : v) key.append(1, ':').append(std::to_string(x));
+            key.append(1, ':').append(std::to_string(g.alpha)).append(1, ':').append(std::to_string(g.beta));
             const dnnl::memory::desc a_md(a_dims, tag_dt::f32, a_str), b_md(b_dims, tag_dt::f32, b_str),
                 c_md(c_dims, tag_dt::f32, c_str);
             auto& prim = onednn_call("matmul", [&]() -> dnnl::primitive& {
