@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Install the headers and export the targets as a CMake package with components.
 set(_starbucks_targets starbucks starbucks_core)
-foreach(_c IN ITEMS cpu_eigen cpu_onednn cuda)
+foreach(_c IN ITEMS text cpu_eigen cpu_onednn cuda)
   if(TARGET starbucks_${_c})
     list(APPEND _starbucks_targets starbucks_${_c})
   endif()
@@ -17,4 +17,7 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/starbucksConfigVersion.c
                                  COMPATIBILITY SameMajorVersion ARCH_INDEPENDENT)
 install(FILES "${PROJECT_BINARY_DIR}/starbucksConfig.cmake" "${PROJECT_BINARY_DIR}/starbucksConfigVersion.cmake"
         DESTINATION "${STARBUCKS_CMAKE_DIR}")
+if(TARGET starbucks_text)
+  install(FILES cmake/StarbucksUtf8proc.cmake DESTINATION "${STARBUCKS_CMAKE_DIR}")
+endif()
 install(FILES LICENSE README.md DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/starbucks")

@@ -6,6 +6,10 @@ find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 file(GLOB_RECURSE _starbucks_headers CONFIGURE_DEPENDS
      RELATIVE "${PROJECT_SOURCE_DIR}/include" "${PROJECT_SOURCE_DIR}/include/starbucks/*.hpp")
 list(TRANSFORM _starbucks_headers PREPEND "include/")
+# text/ needs utf8proc, so its headers belong to starbucks::text, not to core.
+set(_starbucks_text_headers ${_starbucks_headers})
+list(FILTER _starbucks_text_headers INCLUDE REGEX "^include/starbucks/text/")
+list(FILTER _starbucks_headers EXCLUDE REGEX "^include/starbucks/text/")
 
 add_library(starbucks_core INTERFACE)
 add_library(starbucks::core ALIAS starbucks_core)
@@ -35,14 +39,29 @@ function(starbucks_add_component name macro)
   set(STARBUCKS_COMPONENTS ${STARBUCKS_COMPONENTS} ${name} PARENT_SCOPE)
 endfunction()
 
+if(STARBUCKS_WITH_TEXT)
+  include(${CMAKE_CURRENT_LIST_DIR}/StarbucksUtf8proc.cmake)
+  if(NOT TARGET starbucks::utf8proc)
+    message(FATAL_ERROR "STARBUCKS_WITH_TEXT needs utf8proc (Debian: libutf8proc-dev); install it or set STARBUCKS_WITH_TEXT=OFF")
+  endif()
+  starbucks_add_component(text TEXT starbucks::utf8proc)
+  target_sources(starbucks_text INTERFACE FILE_SET HEADERS BASE_DIRS include FILES ${_starbucks_text_headers})
+endif()
+
+# The CPU backends share the OpenMP pool (oneDNN's Debian build uses the OpenMP runtime), so
+# one thread count governs both and neither oversubscribes the other.
+if(STARBUCKS_WITH_EIGEN OR STARBUCKS_WITH_ONEDNN)
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+endif()
+
 if(STARBUCKS_WITH_EIGEN)
   find_package(Eigen3 3.4 CONFIG REQUIRED)
-  starbucks_add_component(cpu_eigen EIGEN Eigen3::Eigen)
+  starbucks_add_component(cpu_eigen EIGEN Eigen3::Eigen OpenMP::OpenMP_CXX)
 endif()
 
 if(STARBUCKS_WITH_ONEDNN)
   find_package(dnnl CONFIG REQUIRED)
-  starbucks_add_component(cpu_onednn ONEDNN DNNL::dnnl)
+  starbucks_add_component(cpu_onednn ONEDNN DNNL::dnnl OpenMP::OpenMP_CXX)
 endif()
 
 if(STARBUCKS_WITH_CUDA)

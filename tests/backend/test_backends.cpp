@@ -8,6 +8,12 @@ using namespace starbucks;
 namespace ag = starbucks::autograd;
 using starbucks::testing::relative_error;
 
+#if defined(STARBUCKS_WITH_ONEDNN)
+#define STARBUCKS_TEST_FAST_BACKEND cpu_onednn
+#elif defined(STARBUCKS_WITH_EIGEN)
+#define STARBUCKS_TEST_FAST_BACKEND cpu_eigen
+#endif
+
 namespace {
 
 // f32 normwise relative error bound of the issue; reassociation in blocked GEMMs and
@@ -185,3 +191,23 @@ TEST_CASE("backends: cpu_onednn creates no primitive once a step has run") {
     CHECK(B::default_context().onednn.primitives_created() == after_warm_up);
 }
 #endif
+
+TEST_CASE("backends: thread count is validated, and results do not depend on it beyond reassociation") {
+    CHECK_THROWS_AS(backend::set_num_threads(0), usage_error);
+#if defined(_OPENMP)
+    using B = backend::STARBUCKS_TEST_FAST_BACKEND;
+    auto a = random_uniform<float, B>(extents<dyn, 384>(257), rng_stream{1, 0});
+    auto w = random_uniform<float, B>(extents<dyn, 384>(129), rng_stream{2, 0});
+    const int before = backend::num_threads();
+    backend::set_num_threads(1);
+    auto one = matmul_nt(a, w);
+    auto drop_one = dropout(a, 0.1f, rng_stream{3, 4});
+    backend::set_num_threads(2);
+    CHECK(backend::num_threads() == 2);
+    auto two = matmul_nt(a, w);
+    auto drop_two = dropout(a, 0.1f, rng_stream{3, 4});
+    backend::set_num_threads(before);
+    CHECK(relative_error(two, one) <= f32_tolerance);
+    CHECK(starbucks::testing::max_abs_diff(drop_two.mask, drop_one.mask) == 0.0); // the RNG never depends on threads
+#endif
+}

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "../reference/reference.hpp"
+#include "../threads.hpp"
 #include "context.hpp"
 #include "gemm.hpp"
 
