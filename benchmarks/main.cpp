@@ -9,7 +9,7 @@
 #include <starbucks/starbucks.hpp>
 
 int main(int argc, char** argv) {
-    std::printf("starbucks %s | backends: reference%s%s | dtype: f32 | hardware threads: %u | OMP_NUM_THREADS=%s\n",
+    std::fprintf(stderr, "starbucks %s | backends: reference%s%s | dtype: f32 | hardware threads: %u | OMP_NUM_THREADS=%s\n",
                 STARBUCKS_VERSION_STRING,
 #ifdef STARBUCKS_WITH_EIGEN
                 " cpu_eigen",
