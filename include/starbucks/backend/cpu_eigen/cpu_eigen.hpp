@@ -11,6 +11,7 @@
 
 #include "../reference/reference.hpp"
 #include "../threads.hpp"
+#include "../cpu_common/rows.hpp"
 #include "elementwise.hpp"
 #include "gemm.hpp"
 
@@ -19,16 +20,15 @@ namespace backend {
 
 /// @brief The Eigen backend: host memory shared with the reference backend.
 ///
-/// GEMM runs on Eigen maps of the operands (strides and transposes without copies) and
-/// element-wise functions on vectorised Eigen arrays. Every other op is, for now, the reference
-/// kernel: a host-memory backend may fall back op by op, and `reference_fallbacks` lists each
+/// GEMM runs on Eigen maps of the operands (strides and transposes without copies),
+/// element-wise functions on vectorised Eigen arrays, and softmax / layer norm / L2 norm on the
+/// row-parallel kernels of cpu_common. Every other op is, for now, the reference kernel: a host-memory backend may fall back op by op, and `reference_fallbacks` lists each
 /// one so the test suite counts them and nothing falls back unannounced.
 struct cpu_eigen : detail::reference_memory,
                    detail::eigen_gemm,
                    detail::eigen_elementwise,
                    detail::reference_binary,
-                   detail::reference_softmax,
-                   detail::reference_norm,
+                   detail::cpu_rows,
                    detail::reference_gather,
                    detail::reference_loss,
                    detail::reference_random,
@@ -42,12 +42,10 @@ struct cpu_eigen : detail::reference_memory,
     static constexpr const char* name = "cpu_eigen";
 
     /// Ops that run the reference kernels on this backend.
-    static constexpr std::array<std::string_view, 26> reference_fallbacks{
-        "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "binary", "softmax",
-        "softmax_backward", "logsumexp", "logsumexp_backward", "layer_norm", "layer_norm_backward",
-        "l2_normalize", "l2_normalize_backward", "gather_rows", "scatter_add_rows", "masked_mean",
-        "masked_mean_backward", "cross_entropy", "cross_entropy_backward", "kl_div", "kl_div_backward",
-        "dropout", "fill_uniform / fill_normal", "adamw"};
+    static constexpr std::array<std::string_view, 18> reference_fallbacks{
+        "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "binary", "gather_rows",
+        "scatter_add_rows", "masked_mean", "masked_mean_backward", "cross_entropy", "cross_entropy_backward",
+        "kl_div", "kl_div_backward", "dropout", "fill_uniform / fill_normal", "adamw"};
 };
 
 static_assert(backend_policy<cpu_eigen>);

@@ -11,6 +11,7 @@
 
 #include "../reference/reference.hpp"
 #include "../threads.hpp"
+#include "../cpu_common/rows.hpp"
 #include "context.hpp"
 #include "gemm.hpp"
 
@@ -18,14 +19,14 @@ STARBUCKS_NAMESPACE_BEGIN
 namespace backend {
 
 /// @brief The oneDNN backend (the default for training): host memory, f32 GEMM on oneDNN's
-/// JIT kernels with a primitive cache. The other ops are, for now, the reference kernels,
-/// each announced in `reference_fallbacks`.
+/// JIT kernels with a primitive cache, softmax / layer norm / L2 norm on the row-parallel
+/// kernels of cpu_common. The other ops are, for now, the reference kernels, each announced in
+/// `reference_fallbacks`.
 struct cpu_onednn : detail::reference_memory,
                     detail::onednn_gemm,
                     detail::reference_unary,
                     detail::reference_binary,
-                    detail::reference_softmax,
-                    detail::reference_norm,
+                    detail::cpu_rows,
                     detail::reference_gather,
                     detail::reference_loss,
                     detail::reference_random,
@@ -42,12 +43,10 @@ struct cpu_onednn : detail::reference_memory,
     static constexpr const char* name = "cpu_onednn";
 
     /// Ops that run the reference kernels on this backend (f64 GEMM included: oneDNN has none).
-    static constexpr std::array<std::string_view, 28> reference_fallbacks{
+    static constexpr std::array<std::string_view, 20> reference_fallbacks{
         "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "unary", "unary_backward", "binary",
-        "softmax", "softmax_backward", "logsumexp", "logsumexp_backward", "layer_norm", "layer_norm_backward",
-        "l2_normalize", "l2_normalize_backward", "gather_rows", "scatter_add_rows", "masked_mean",
-        "masked_mean_backward", "cross_entropy", "cross_entropy_backward", "kl_div", "kl_div_backward", "dropout",
-        "fill_uniform / fill_normal", "adamw"};
+        "gather_rows", "scatter_add_rows", "masked_mean", "masked_mean_backward", "cross_entropy",
+        "cross_entropy_backward", "kl_div", "kl_div_backward", "dropout", "fill_uniform / fill_normal", "adamw"};
 };
 
 static_assert(backend_policy<cpu_onednn>);
