@@ -11,6 +11,7 @@
 
 #include "../reference/reference.hpp"
 #include "../threads.hpp"
+#include "../cpu_common/elementwise.hpp"
 #include "../cpu_common/rows.hpp"
 #include "context.hpp"
 #include "gemm.hpp"
@@ -20,11 +21,12 @@ namespace backend {
 
 /// @brief The oneDNN backend (the default for training): host memory, f32 GEMM on oneDNN's
 /// JIT kernels with a primitive cache, softmax / layer norm / L2 norm on the row-parallel
-/// kernels of cpu_common. The other ops are, for now, the reference kernels, each announced in
+/// kernels of cpu_common, element-wise functions on the reference scalar code run in parallel
+/// chunks. The other ops are, for now, the reference kernels, each announced in
 /// `reference_fallbacks`.
 struct cpu_onednn : detail::reference_memory,
                     detail::onednn_gemm,
-                    detail::reference_unary,
+                    detail::cpu_unary,
                     detail::reference_binary,
                     detail::cpu_rows,
                     detail::reference_gather,
@@ -43,10 +45,10 @@ struct cpu_onednn : detail::reference_memory,
     static constexpr const char* name = "cpu_onednn";
 
     /// Ops that run the reference kernels on this backend (f64 GEMM included: oneDNN has none).
-    static constexpr std::array<std::string_view, 20> reference_fallbacks{
-        "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "unary", "unary_backward", "binary",
-        "gather_rows", "scatter_add_rows", "masked_mean", "masked_mean_backward", "cross_entropy",
-        "cross_entropy_backward", "kl_div", "kl_div_backward", "dropout", "fill_uniform / fill_normal", "adamw"};
+    static constexpr std::array<std::string_view, 18> reference_fallbacks{
+        "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "binary", "gather_rows",
+        "scatter_add_rows", "masked_mean", "masked_mean_backward", "cross_entropy", "cross_entropy_backward",
+        "kl_div", "kl_div_backward", "dropout", "fill_uniform / fill_normal", "adamw"};
 };
 
 static_assert(backend_policy<cpu_onednn>);
