@@ -23,8 +23,10 @@ void BM_gemm(benchmark::State& state) {
     const auto k = static_cast<std::size_t>(state.range(1));
     const auto n = static_cast<std::size_t>(state.range(2));
     // nt: (m,k)(n,k)ᵀ -> (m,n); nn: (m,k)(k,n); tn: (k,m)ᵀ(k,n).
-    auto a = random_uniform<T, B>(extents<dyn, dyn>(L == layout_kind::tn ? k : m, L == layout_kind::tn ? m : k), rng_stream{1, 0});
-    auto b = random_uniform<T, B>(extents<dyn, dyn>(L == layout_kind::nt ? n : k, L == layout_kind::nt ? k : n), rng_stream{2, 0});
+    // bf16 operands are drawn in f32 and rounded once.
+    using draw = std::conditional_t<std::is_same_v<T, bf16>, float, T>;
+    auto a = convert<T>(random_uniform<draw, B>(extents<dyn, dyn>(L == layout_kind::tn ? k : m, L == layout_kind::tn ? m : k), rng_stream{1, 0}));
+    auto b = convert<T>(random_uniform<draw, B>(extents<dyn, dyn>(L == layout_kind::nt ? n : k, L == layout_kind::nt ? k : n), rng_stream{2, 0}));
     for (auto _ : state) {
         auto c = [&] {
             if constexpr (L == layout_kind::nt) return matmul<false, true>(a, b);
@@ -86,6 +88,9 @@ void bert_shapes(benchmark::internal::Benchmark* b) {
 
 #ifdef STARBUCKS_WITH_ONEDNN
 STARBUCKS_GEMM_BENCHMARKS(backend::cpu_onednn, "onednn")
+BENCHMARK(BM_gemm<bf16, backend::cpu_onednn, layout_kind::nt>)->Name("BM_gemm_nt_onednn_bf16")->Apply(bert_shapes);
+BENCHMARK(BM_gemm<bf16, backend::cpu_onednn, layout_kind::nn>)->Name("BM_gemm_nn_onednn_bf16")->Apply(bert_shapes);
+BENCHMARK(BM_gemm<bf16, backend::cpu_onednn, layout_kind::tn>)->Name("BM_gemm_tn_onednn_bf16")->Apply(bert_shapes);
 #endif
 #ifdef STARBUCKS_WITH_EIGEN
 STARBUCKS_GEMM_BENCHMARKS(backend::cpu_eigen, "eigen")

@@ -29,19 +29,21 @@ def main():
           f"(1 thread: {peaks.get(('fp32', 1), float('nan')):.0f} / {peaks.get(('bf16', 1), float('nan')):.0f}).\n")
     rows = {}
     for b in gemm_runs:
-        m = re.match(r"BM_gemm_(nt|nn|tn)_(\w+?)_f32/M:(\d+)/K:(\d+)/N:(\d+)", b["name"])
+        m = re.match(r"BM_gemm_(nt|nn|tn)_(\w+?)_(f32|bf16)/M:(\d+)/K:(\d+)/N:(\d+)", b["name"])
         if not m or "FLOP/s" not in b:
             continue
-        layout, backend, M, K, N = m.group(1), m.group(2), *map(int, m.groups()[2:])
-        rows.setdefault(backend, []).append((layout, M, K, N, b["FLOP/s"] / 1e9))
-    for backend, entries in rows.items():
-        print(f"**{backend}** (f32)\n")
-        print("| layout | M | K | N | GFLOP/s | % of FP32 peak |")
+        layout, backend, dt, M, K, N = m.group(1), m.group(2), m.group(3), *map(int, m.groups()[3:])
+        rows.setdefault((backend, dt), []).append((layout, M, K, N, b["FLOP/s"] / 1e9))
+    for (backend, dt), entries in rows.items():
+        peak = fp32 if dt == "f32" else peaks.get(("bf16", 2), float("nan"))
+        name = "FP32" if dt == "f32" else "BF16"
+        print(f"**{backend}** ({dt})\n")
+        print(f"| layout | M | K | N | GFLOP/s | % of {name} peak |")
         print("|---|---|---|---|---|---|")
         fractions = []
         for layout, M, K, N, g in entries:
-            fractions.append(g / fp32)
-            print(f"| {layout.upper()} | {M} | {K} | {N} | {g:.0f} | {100 * g / fp32:.0f} % |")
+            fractions.append(g / peak)
+            print(f"| {layout.upper()} | {M} | {K} | {N} | {g:.0f} | {100 * g / peak:.0f} % |")
         print(f"\nmedian {100 * statistics.median(fractions):.0f} %, min {100 * min(fractions):.0f} %, "
               f"max {100 * max(fractions):.0f} % over {len(fractions)} shapes\n")
     extra = [b for b in gemm_runs if ("static" in b["name"] or "attention" in b["name"]) and "FLOP/s" in b]

@@ -164,7 +164,7 @@ TEST_CASE_TEMPLATE("backends: gradients of an attention block match reference", 
 TEST_CASE("backends: cpu_eigen announces every op it takes from the reference backend") {
     // GEMM and the unary functions are Eigen's; everything else is the reference kernel. When an
     // op gains an Eigen kernel this count must go down with it.
-    CHECK(backend::cpu_eigen::reference_fallbacks.size() == 18);
+    CHECK(backend::cpu_eigen::reference_fallbacks.size() == 19);
     CHECK(std::string_view(backend::cpu_eigen::name) == "cpu_eigen");
 }
 #endif
@@ -239,3 +239,19 @@ TEST_CASE("backends: row kernels give bitwise identical results on 1 and 2 threa
     CHECK(std::memcmp(db1.data(), db2.data(), db1.size() * sizeof(float)) == 0);
 }
 #endif
+
+TEST_CASE_TEMPLATE("backends: bf16 gemm accumulates in f32 and matches the reference within bf16 input rounding", B, STARBUCKS_TEST_BACKENDS) {
+    // Inputs are rounded to bf16 once; both sides multiply the same bf16 values, so only the f32
+    // accumulation order differs: the f32 tolerance applies to the product of the rounded inputs.
+    auto a32 = input<backend::reference>(extents<dyn, dyn>(37, 129), 20);
+    auto b32 = input<backend::reference>(extents<dyn, dyn>(33, 129), 21);
+    auto a = convert<bf16>(a32);
+    auto b = convert<bf16>(b32);
+    auto expected = matmul<false, true>(a, b); // reference: double accumulation of the bf16 values
+    static_assert(std::is_same_v<decltype(expected)::value_type, float>);
+    auto got = matmul<false, true>(on<B>(a), on<B>(b));
+    CHECK(relative_error(got, expected) <= f32_tolerance);
+    // Against the f32 product the error is bf16's: 8 bits of mantissa, ~2^-8 relative per input.
+    CHECK(relative_error(got, matmul<false, true>(a32, b32)) <= 1e-2);
+    CHECK(relative_error(matmul<true, false>(on<B>(a), on<B>(a)), matmul<true, false>(a, a)) <= f32_tolerance);
+}

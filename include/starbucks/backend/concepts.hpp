@@ -15,8 +15,9 @@ namespace backend {
 ///
 /// op(X) is X or its transpose. Matrices are row-major with leading dimensions lda, ldb, ldc;
 /// batch b starts at a + b * stride_a (and likewise for B, C). A stride of 0 reuses one matrix
-/// for every batch entry.
-template <class T>
+/// for every batch entry. Operands of type T, result of type TC: bf16 operands accumulate and
+/// store in float.
+template <class T, class TC = T>
 struct gemm_args {
     std::size_t batch = 1, m = 0, n = 0, k = 0;
     bool trans_a = false, trans_b = false;
@@ -24,9 +25,9 @@ struct gemm_args {
     std::ptrdiff_t lda = 0, stride_a = 0;
     const T* b = nullptr;
     std::ptrdiff_t ldb = 0, stride_b = 0;
-    T* c = nullptr;
+    TC* c = nullptr;
     std::ptrdiff_t ldc = 0, stride_c = 0;
-    T alpha = 1, beta = 0;
+    TC alpha = 1, beta = 0;
 };
 
 /// @brief A pointer to an operand plus its layout (shape and element strides).
@@ -71,9 +72,9 @@ concept backend_policy = std::is_empty_v<B> && requires(std::size_t bytes, void*
     { B::name } -> std::convertible_to<const char*>;
 };
 
-/// True when backend B has a gemm for element type T.
-template <class B, class T>
-concept has_gemm = requires(typename B::context& c, const gemm_args<T>& g) { B::gemm(c, g); };
+/// True when backend B has a gemm for element type T (results in TC).
+template <class B, class T, class TC = T>
+concept has_gemm = requires(typename B::context& c, const gemm_args<T, TC>& g) { B::gemm(c, g); };
 
 } // namespace backend
 STARBUCKS_NAMESPACE_END

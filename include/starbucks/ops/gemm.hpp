@@ -76,8 +76,9 @@ std::optional<matrix_operand<std::remove_const_t<typename V::element_type>>> des
 }
 
 /// c = alpha * op(a) op(b) + beta * c for already shape-checked operands; c must be contiguous.
-template <class T, class B, class VA, class VB, class VC>
-void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, T alpha, T beta) {
+/// Operands of type T; c (and alpha, beta) of type TC, which is float for bf16 operands.
+template <class T, class B, class VA, class VB, class VC, class TC = typename VC::value_type>
+void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, TC beta) {
     constexpr std::size_t ra = VA::rank(), rb = VB::rank(), rc = VC::rank();
     const std::size_t m = c.extent(rc - 2), n = c.extent(rc - 1);
     const std::size_t k = ta ? a.extent(ra - 2) : a.extent(ra - 1);
@@ -99,11 +100,11 @@ void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, T alpha, T
     if (m == 0 || n == 0) return;
     if (k == 0) { // an empty sum: c = beta * c, where beta == 0 ignores whatever c held
         const std::size_t count = batch * m * n;
-        if (beta == T(0)) B::fill(B::default_context(), count, T(0), c.data());
+        if (beta == TC(0)) B::fill(B::default_context(), count, TC(0), c.data());
         else B::unary(B::default_context(), backend::unary_op::scale, count, c.data(), c.data(), beta);
         return;
     }
-    backend::gemm_args<T> g;
+    backend::gemm_args<T, TC> g;
     g.batch = batch;
     g.m = m;
     g.n = n;
@@ -145,14 +146,16 @@ shape matmul_shape(const shape& a, const shape& b) {
 } // namespace detail
 
 /// @brief op(a) x op(b), where op transposes the last two axes when TransA / TransB is set.
+/// float and double multiply in their own type; bf16 operands give a float result (f32
+/// accumulation, as mixed-precision training needs).
 ///
 /// Batched: rank > 2 operands multiply matrix by matrix over equal leading axes; a rank-2
 /// operand is shared by every batch entry. Strided views are used in place when their last two
 /// axes are row- or column-major. Static inner extents that differ do not compile.
 /// @throws shape_error naming both shapes on a run-time mismatch.
 template <bool TransA = false, bool TransB = false, tensor_like A, tensor_like B>
-    requires real<value_type_t<A>> && std::is_same_v<value_type_t<A>, value_type_t<B>> &&
-             std::is_same_v<backend_t<A>, backend_t<B>>
+    requires(real<value_type_t<A>> || std::is_same_v<value_type_t<A>, bf16>) &&
+            std::is_same_v<value_type_t<A>, value_type_t<B>> && std::is_same_v<backend_t<A>, backend_t<B>>
 auto matmul(const A& a, const B& b) {
     using EA = extents_t<A>;
     using EB = extents_t<B>;
@@ -161,13 +164,14 @@ auto matmul(const A& a, const B& b) {
     static_assert(extents_agree(X::k_a, X::k_b), "starbucks::matmul: static inner extents differ");
     static_assert(X::batch_agrees(), "starbucks::matmul: static batch extents differ");
     using T = value_type_t<A>;
+    using TC = std::conditional_t<std::is_same_v<T, bf16>, float, T>; // bf16 products accumulate in f32
     using Be = backend_t<A>;
     auto va = as_const_view(a);
     auto vb = as_const_view(b);
     using E = typename X::type;
-    tensor<T, E, Be> c(E(detail::matmul_shape<TransA, TransB>(va.dims(), vb.dims())), uninitialized);
+    tensor<TC, E, Be> c(E(detail::matmul_shape<TransA, TransB>(va.dims(), vb.dims())), uninitialized);
     auto vc = c.view();
-    detail::gemm_dispatch<T, Be>(va, vb, vc, TransA, TransB, T(1), T(0));
+    detail::gemm_dispatch<T, Be>(va, vb, vc, TransA, TransB, TC(1), TC(0));
     return c;
 }
 

@@ -42,14 +42,14 @@ struct cpu_eigen : detail::reference_memory,
     static constexpr const char* name = "cpu_eigen";
 
     /// Ops that run the reference kernels on this backend.
-    static constexpr std::array<std::string_view, 18> reference_fallbacks{
-        "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "binary", "gather_rows",
+    static constexpr std::array<std::string_view, 19> reference_fallbacks{
+        "gemm (bf16)", "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "binary", "gather_rows",
         "scatter_add_rows", "masked_mean", "masked_mean_backward", "cross_entropy", "cross_entropy_backward",
         "kl_div", "kl_div_backward", "dropout", "fill_uniform / fill_normal", "adamw"};
 };
 
 static_assert(backend_policy<cpu_eigen>);
-static_assert(has_gemm<cpu_eigen, float> && has_gemm<cpu_eigen, double>);
+static_assert(has_gemm<cpu_eigen, bf16, float> && has_gemm<cpu_eigen, float> && has_gemm<cpu_eigen, double>);
 
 } // namespace backend
 STARBUCKS_NAMESPACE_END

@@ -5,11 +5,18 @@
 #include <Eigen/Core>
 
 #include "../concepts.hpp"
+#include "../reference/gemm.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
 
 struct eigen_gemm {
+    /// bf16 operands run the reference kernel (Eigen's bfloat16 is a different type).
+    template <class C>
+    static void gemm(C& ctx, const gemm_args<bf16, float>& g) {
+        reference_gemm::gemm(ctx, g);
+    }
+
     template <class C, class T>
     static void gemm(C&, const gemm_args<T>& g) {
         using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

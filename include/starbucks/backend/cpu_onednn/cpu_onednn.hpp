@@ -52,7 +52,7 @@ struct cpu_onednn : detail::reference_memory,
 };
 
 static_assert(backend_policy<cpu_onednn>);
-static_assert(has_gemm<cpu_onednn, float>);
+static_assert(has_gemm<cpu_onednn, bf16, float> && has_gemm<cpu_onednn, float>);
 
 } // namespace backend
 STARBUCKS_NAMESPACE_END

@@ -4,6 +4,7 @@
 
 #include <type_traits>
 
+#include "../../core/dtype.hpp"
 #include "../concepts.hpp"
 #include "../reference/gemm.hpp"
 #include "context.hpp"
@@ -12,14 +13,17 @@ STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
 
 struct onednn_gemm {
-    /// f32 runs on oneDNN (transposes and batch strides are memory-descriptor strides; alpha an
-    /// eltwise_linear post-op, beta a sum post-op). oneDNN has no f64 matmul: double runs the
-    /// reference kernel.
-    template <class C, class T>
-    static void gemm(C& ctx, const gemm_args<T>& g) {
-        if constexpr (!std::is_same_v<T, float>) {
+    /// f32 and bf16 run on oneDNN (transposes and batch strides are memory-descriptor strides;
+    /// alpha an eltwise_linear post-op, beta a sum post-op). oneDNN has no f64 matmul: double
+    /// runs the reference kernel.
+    template <class C, class T, class TC>
+    static void gemm(C& ctx, const gemm_args<T, TC>& g) {
+        if constexpr (!std::is_same_v<TC, float>) {
             reference_gemm::gemm(ctx, g);
         } else {
+            // f32 x f32 -> f32, or bf16 x bf16 -> f32 (AVX512-BF16 where the CPU has it; oneDNN
+            // picks its own correct fallback where it does not).
+            constexpr auto in_dt = std::is_same_v<T, bf16> ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
             if (g.batch == 0 || g.m == 0 || g.n == 0) return;
             using dims = dnnl::memory::dims;
             using tag_dt = dnnl::memory::data_type;
@@ -42,12 +46,11 @@ struct onednn_gemm {
             const auto [b_dims, b_str] = desc(g.batch, g.k, g.n, g.ldb, g.trans_b, g.stride_b);
             const auto [c_dims, c_str] = desc(g.batch, g.m, g.n, g.ldc, false, g.stride_c);
             auto& oc = ctx.onednn;
-            std::string key = "matmul_f32";
+            std::string key = std::is_same_v<T, bf16> ? "matmul_bf16" : "matmul_f32";
             for (const auto& v : {a_dims, a_str, b_dims, b_str, c_dims, c_str})
                 for (auto x : v) key.append(1, ':').append(std::to_string(x));
             key.append(1, ':').append(std::to_string(g.alpha)).append(1, ':').append(std::to_string(g.beta));
-            const dnnl::memory::desc a_md(a_dims, tag_dt::f32, a_str), b_md(b_dims, tag_dt::f32, b_str),
-                c_md(c_dims, tag_dt::f32, c_str);
+            const dnnl::memory::desc a_md(a_dims, in_dt, a_str), b_md(b_dims, in_dt, b_str), c_md(c_dims, tag_dt::f32, c_str);
             auto& prim = onednn_call("matmul", [&]() -> dnnl::primitive& {
                 return oc.primitive(key, [&] {
                     dnnl::post_ops po;
@@ -63,8 +66,8 @@ struct onednn_gemm {
                     return dnnl::primitive(dnnl::matmul(pd));
                 });
             });
-            dnnl::memory a_mem(a_md, oc.engine(), const_cast<float*>(g.a));
-            dnnl::memory b_mem(b_md, oc.engine(), const_cast<float*>(g.b));
+            dnnl::memory a_mem(a_md, oc.engine(), const_cast<T*>(g.a));
+            dnnl::memory b_mem(b_md, oc.engine(), const_cast<T*>(g.b));
             dnnl::memory c_mem(c_md, oc.engine(), g.c);
             onednn_call("matmul", [&] {
                 prim.execute(oc.stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});

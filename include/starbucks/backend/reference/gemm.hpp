@@ -2,6 +2,9 @@
 // Reference backend: batched strided matrix product with optional transposes.
 #pragma once
 
+#include <type_traits>
+
+#include "../../core/dtype.hpp"
 #include "../concepts.hpp"
 #include "detail/strided_loop.hpp"
 
@@ -9,23 +12,30 @@ STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
 
 struct reference_gemm {
-    template <class C, class T>
-    static void gemm(C&, const gemm_args<T>& g) {
+    /// bf16 is storage: it multiplies as the float it stands for.
+    template <class T>
+    static double widen(T v) {
+        if constexpr (std::is_same_v<T, bf16>) return static_cast<float>(v);
+        else return v;
+    }
+
+    template <class C, class T, class TC>
+    static void gemm(C&, const gemm_args<T, TC>& g) {
         for (std::size_t bt = 0; bt < g.batch; ++bt) {
             const T* a = g.a + static_cast<std::ptrdiff_t>(bt) * g.stride_a;
             const T* b = g.b + static_cast<std::ptrdiff_t>(bt) * g.stride_b;
-            T* c = g.c + static_cast<std::ptrdiff_t>(bt) * g.stride_c;
+            TC* c = g.c + static_cast<std::ptrdiff_t>(bt) * g.stride_c;
             for (std::size_t i = 0; i < g.m; ++i) {
                 for (std::size_t j = 0; j < g.n; ++j) {
-                    acc_t<T> s = 0;
+                    acc_t<TC> s = 0;
                     for (std::size_t p = 0; p < g.k; ++p) {
                         const T av = g.trans_a ? a[p * g.lda + i] : a[i * g.lda + p];
                         const T bv = g.trans_b ? b[j * g.ldb + p] : b[p * g.ldb + j];
-                        s += acc_t<T>(av) * acc_t<T>(bv);
+                        s += widen(av) * widen(bv);
                     }
-                    T& out = c[i * g.ldc + j];
+                    TC& out = c[i * g.ldc + j];
                     // beta == 0 must ignore whatever (possibly NaN) memory c held.
-                    out = g.beta == T(0) ? T(g.alpha * T(s)) : T(g.alpha * T(s) + g.beta * out);
+                    out = g.beta == TC(0) ? TC(g.alpha * TC(s)) : TC(g.alpha * TC(s) + g.beta * out);
                 }
             }
         }

@@ -44,7 +44,7 @@ struct reference : detail::reference_memory,
 };
 
 static_assert(backend_policy<reference>);
-static_assert(has_gemm<reference, float> && has_gemm<reference, double>);
+static_assert(has_gemm<reference, bf16, float> && has_gemm<reference, float> && has_gemm<reference, double>);
 
 } // namespace backend
 STARBUCKS_NAMESPACE_END
