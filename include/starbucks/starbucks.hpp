@@ -14,6 +14,7 @@
 
 #include "backend/concepts.hpp"
 #include "backend/reference/reference.hpp"
+#include "backend/threads.hpp"
 
 #include "tensor/buffer.hpp"
 #include "tensor/contiguous.hpp"
