@@ -103,7 +103,7 @@ public:
     void push(char32_t c, Emit& emit) {
         if (clean_text_) {
             if (c == 0 || c == replacement_character || is_bert_control(c)) return;
-            if (is_bert_whitespace(c)) c = ' ';
+            if (is_white_space(c)) c = ' ';
         }
         if (cjk_ && is_cjk_ideograph(c)) {
             decompose(' ', emit);

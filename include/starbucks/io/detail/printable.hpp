@@ -17,16 +17,17 @@ inline std::string hex_byte(unsigned char b) {
     return std::string{'\\', 'x', digits[b >> 4], digits[b & 15]};
 }
 
-/// `s` with control bytes (C0, DEL, C1), quotes, backslashes and ill-formed UTF-8 written as
-/// \xNN, so text from a file cannot inject terminal sequences; cut after `max_shown` bytes.
-inline std::string escaped(std::string_view s, std::size_t max_shown = 200) {
+/// `s` with control bytes (C0, DEL, C1), ill-formed UTF-8 and (when `quotes`) quotes and
+/// backslashes written as \xNN, so text from a file cannot inject terminal sequences; cut after
+/// `max_shown` bytes.
+inline std::string escaped(std::string_view s, std::size_t max_shown = 200, bool quotes = true) {
     std::string out;
     std::size_t i = 0;
     while (i < s.size() && i < max_shown) {
         const auto b = static_cast<unsigned char>(s[i]);
         const std::size_t len = utf8_sequence_length(s, i);
         const bool c1 = len == 2 && b == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0;
-        if (len == 0 || c1 || b < 0x20 || b == 0x7f || b == '"' || b == '\\') {
+        if (len == 0 || c1 || b < 0x20 || b == 0x7f || (quotes && (b == '"' || b == '\\'))) {
             out += hex_byte(b);
             ++i;
         } else {

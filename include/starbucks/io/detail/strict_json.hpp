@@ -162,7 +162,7 @@ public:
         if (const auto p = what.find("] "); p != std::string_view::npos) what.remove_prefix(p + 2);
         if (what.rfind("parse error at", 0) == 0)
             if (const auto p = what.find(": "); p != std::string_view::npos) what.remove_prefix(p + 2);
-        record(position > 0 ? position - 1 : 0, "", "not valid JSON: " + escaped(what, 300));
+        record(position > 0 ? position - 1 : 0, "", "not valid JSON: " + escaped(what, 300, /*quotes=*/false));
         return false;
     }
 

@@ -14,11 +14,12 @@
 #include "../../config.hpp"
 
 // Every answer comes from utf8proc's tables (Unicode 15 for utf8proc 2.8). HF tokenizers takes
-// general categories from the `unicode_categories` crate, which is frozen at Unicode 9, so a
-// code point assigned or recategorised since then can be classified differently: about 570
-// code points of recent scripts (new P* punctuation such as U+2E43..U+2E5D, new Mn marks such
-// as U+0898..U+089F, new Cf controls such as U+0890, U+13430..U+1343F). Text in the scripts of
-// Unicode 9 is unaffected.
+// general categories from the `unicode_categories` crate, frozen at Unicode 9, so code points
+// assigned or recategorised since then can be classified differently. Probing every code point
+// against tokenizers 0.23 finds 624, all in that class: Mn marks of newer scripts or additions
+// (U+0898..U+089F, U+0D00, ...), newer P* punctuation (U+2E43..U+2E5D, U+061D, ...), newer Cf
+// (U+0890, U+0891, U+13430..U+1343F), U+166D (Po, now So) and U+1734 (Mn, now Mc). With those
+// removed, 20,000 random strings over all of Unicode tokenize identically.
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace text::detail {
@@ -28,16 +29,14 @@ inline utf8proc_category_t category(char32_t c) noexcept {
 }
 
 /// The White_Space property, which Rust's `char::is_whitespace` tests: Zs, Zl, Zp, and the
-/// five ASCII controls TAB..CR plus NEL (the only White_Space code points outside Z*).
+/// five ASCII controls TAB..CR plus NEL (the only White_Space code points outside Z*). Both
+/// BERT's cleanup and its pre-tokenizer use it; TAB, LF and CR are already in it.
 inline bool is_white_space(char32_t c) noexcept {
     if ((c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85) return true;
     if (c < 0x80) return false;
     const auto k = category(c);
     return k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP;
 }
-
-/// BERT's whitespace: White_Space, which already holds TAB, LF and CR.
-inline bool is_bert_whitespace(char32_t c) noexcept { return is_white_space(c); }
 
 /// BERT's "control": categories Cc, Cf and Co, but not TAB, LF and CR (whitespace to BERT).
 /// Unassigned code points (Cn) are not controls, as in HF.
