@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The umbrella header: every layer and backend::reference, on the standard library alone.
-// Eigen, oneDNN and CUDA backends have their own headers under starbucks/backend/.
+// The umbrella header: every layer and backend::reference, on the standard library and
+// nlohmann-json alone. Eigen, oneDNN and CUDA backends have their own headers under
+// starbucks/backend/; the tokenizer (text/, needs utf8proc) is <starbucks/text/wordpiece.hpp>.
 #pragma once
 
 #include "config.hpp"
