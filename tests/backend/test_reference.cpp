@@ -172,3 +172,37 @@ TEST_CASE("reference: embedding gather rejects an out-of-range id with its posit
     const auto msg = starbucks::testing::error_message([&] { (void)embedding(table, ids); });
     CHECK(msg == "starbucks::gather_rows: index 5 at position 1 is outside [0, 5)");
 }
+
+TEST_CASE("host_pool: a repeated training step takes no new memory from the OS after warm-up") {
+    auto& pool = backend::host_pool::instance();
+    if (!pool.enabled()) return; // STARBUCKS_NO_POOL=1 (sanitizer runs): nothing is pooled
+    auto x0 = random<float>(extents<dyn, 256>(64), 30);
+    auto w = autograd::parameter(random<float>(extents<512, 256>{}, 31));
+    auto step = [&] {
+        autograd::tape tape;
+        auto on = tape.activate();
+        auto h = autograd::gelu(autograd::matmul_nt(autograd::constant_input(x0), w)); // (64, 512): 128 KiB
+        tape.backward({autograd::mean(autograd::square(h))});
+    };
+    step();
+    step();
+    const std::size_t warm = pool.os_allocations();
+    step();
+    step();
+    CHECK(pool.os_allocations() == warm);
+    CHECK(pool.reuses() > 0);
+}
+
+TEST_CASE("host_pool: blocks come back 64-byte aligned and are reused only at their exact size") {
+    auto& pool = backend::host_pool::instance();
+    if (!pool.enabled()) return;
+    void* a = pool.allocate(1 << 17);
+    CHECK(reinterpret_cast<std::uintptr_t>(a) % 64 == 0);
+    pool.deallocate(a, 1 << 17);
+    void* b = pool.allocate((1 << 17) + 64); // a different size never gets a smaller block
+    CHECK(b != a);
+    void* c = pool.allocate(1 << 17);
+    CHECK(c == a);
+    pool.deallocate(b, (1 << 17) + 64);
+    pool.deallocate(c, 1 << 17);
+}

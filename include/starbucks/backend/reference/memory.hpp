@@ -9,22 +9,17 @@
 #include "../../core/dtype.hpp"
 #include "../../core/error.hpp"
 #include "../concepts.hpp"
+#include "../host_pool.hpp"
 #include "detail/strided_loop.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
 
 struct reference_memory {
-    /// 64-byte aligned host memory; a failed allocation is a resource_error, not a crash.
-    static void* allocate(std::size_t bytes) {
-        if (bytes == 0) return nullptr;
-        void* p = ::operator new(bytes, std::align_val_t{64}, std::nothrow);
-        if (!p) throw resource_error("starbucks::backend::reference::allocate", "cannot allocate " + std::to_string(bytes) + " bytes");
-        return p;
-    }
-    static void deallocate(void* p, std::size_t) noexcept {
-        if (p) ::operator delete(p, std::align_val_t{64});
-    }
+    /// 64-byte aligned host memory from the shared host_pool; a failed allocation is a
+    /// resource_error, not a crash.
+    static void* allocate(std::size_t bytes) { return host_pool::instance().allocate(bytes); }
+    static void deallocate(void* p, std::size_t bytes) noexcept { host_pool::instance().deallocate(p, bytes); }
 
     template <class C, class T>
     static void fill(C&, std::size_t n, T value, T* y) {
