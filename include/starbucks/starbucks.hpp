@@ -36,8 +36,11 @@
 
 #include "autograd/autograd.hpp"
 
+#include "nn/nn.hpp"
+
 #include "optim/adamw.hpp"
 
 #include "io/atomic_file.hpp"
+#include "io/hf_config.hpp"
 #include "io/mapped_file.hpp"
 #include "io/safetensors.hpp"
