@@ -549,3 +549,13 @@ TEST_CASE("autograd views: prefix, slice, select, transpose and reshape pass gra
         STARBUCKS_CHECK_GRADCHECK(ag::gradcheck(f, x), 21);
     }
 }
+
+TEST_CASE("autograd contiguous: a copy of a transposed view passes gradcheck and is contiguous") {
+    auto x = random<double>(extents<3, 4, 5>{}, 900);
+    auto f = [](const auto& v) {
+        auto c = ag::contiguous(ag::transpose<0, 2>(v)); // (5, 4, 3) dense copy of a strided view
+        CHECK(c.value().is_contiguous());
+        return weighted_sum(ag::tanh(ag::reshape(c, extents<20, 3>{})), 901);
+    };
+    STARBUCKS_CHECK_GRADCHECK(ag::gradcheck(f, x), x.size());
+}

@@ -69,8 +69,7 @@ struct bert_attention {
         auto scores = ag::scale(ag::matmul<false, true>(q, k), T(1) / std::sqrt(T(head_size))); // (B,H,T,T)
         auto probs = detail::dropout(ag::softmax(scores, mask), attention_dropout_p, d, site);     // (B,H,T,T)
         auto context = ag::transpose<1, 2>(ag::matmul(probs, v));                                 // (B,T,H,D), strided
-        // reshape needs contiguous values; scaling by 1 is an exact, differentiable copy.
-        auto merged = ag::reshape(ag::scale(context, T(1)), dextents<3>(batch, tokens, width)); // (B,T,C)
+        auto merged = ag::reshape(ag::contiguous(context), dextents<3>(batch, tokens, width)); // (B,T,C)
         auto out = detail::dropout(dense(merged), hidden_dropout_p, d, site + 1);
         return LayerNorm(ag::add(out, x));
     }

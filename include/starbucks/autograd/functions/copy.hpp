@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Differentiable concatenation along an axis.
+// Differentiable copies: concatenation along an axis, contiguous copies of views.
 #pragma once
 
 #include "../../ops/copy.hpp"
@@ -19,6 +19,16 @@ auto concat(const var<T, EA, B>& a, const var<T, EB, B>& b) {
         const std::size_t na = ea.extent(Axis);
         if (sa->requires_grad && na > 0) accumulate(sa->grad(ea), starbucks::slice(dy, Axis, 0, na));
         if (sb->requires_grad && eb.extent(Axis) > 0) accumulate(sb->grad(eb), starbucks::slice(dy, Axis, na, dy.extent(Axis)));
+    });
+}
+
+/// A contiguous copy of x (e.g. a transposed view before a reshape); the gradient passes through.
+template <class T, class E, class B>
+auto contiguous(const var<T, E, B>& x) {
+    auto y = starbucks::contiguous(x.value());
+    return detail::make_result("contiguous", detail::recording_for(x), std::move(y), [sx = x.state(), e = x.extents()](var_state<T, B>& out) {
+        if (!sx->requires_grad) return;
+        accumulate(sx->grad(e), tensor_view<const T, E, B>(out.grad(e)));
     });
 }
 
