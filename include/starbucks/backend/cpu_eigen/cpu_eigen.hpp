@@ -24,7 +24,8 @@ namespace backend {
 /// element-wise functions on vectorised Eigen arrays, and softmax / layer norm / L2 norm on the
 /// row-parallel kernels of cpu_common. Every other op is, for now, the reference kernel: a host-memory backend may fall back op by op, and `reference_fallbacks` lists each
 /// one so the test suite counts them and nothing falls back unannounced.
-struct cpu_eigen : detail::reference_memory,
+struct cpu_eigen : detail::stateless,
+                   detail::reference_memory,
                    detail::eigen_gemm,
                    detail::eigen_elementwise,
                    detail::reference_binary,
@@ -33,11 +34,6 @@ struct cpu_eigen : detail::reference_memory,
                    detail::reference_loss,
                    detail::reference_random,
                    detail::reference_optim {
-    struct context {};
-    static context& default_context() noexcept {
-        static context c;
-        return c;
-    }
     static constexpr bool host_accessible = true;
     static constexpr const char* name = "cpu_eigen";
 

@@ -15,6 +15,15 @@
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
 
+/// For backends that need no handles or streams: an empty context shared by every call.
+struct stateless {
+    struct context {};
+    static context& default_context() noexcept {
+        static context c;
+        return c;
+    }
+};
+
 struct reference_memory {
     /// 64-byte aligned host memory from the shared host_pool; a failed allocation is a
     /// resource_error, not a crash.

@@ -23,7 +23,8 @@ using detail::adamw_args;
 /// Every op a BERT encoder and the Starbucks losses need, as sequential loops that accumulate
 /// in double; results are reproducible to the bit. Faster backends are tested against it, and
 /// host-memory backends may fall back to it op by op.
-struct reference : detail::reference_memory,
+struct reference : detail::stateless,
+                   detail::reference_memory,
                    detail::reference_gemm,
                    detail::reference_unary,
                    detail::reference_binary,
@@ -33,12 +34,6 @@ struct reference : detail::reference_memory,
                    detail::reference_loss,
                    detail::reference_random,
                    detail::reference_optim {
-    /// No state: plain loops need no handles or streams.
-    struct context {};
-    static context& default_context() noexcept {
-        static context c;
-        return c;
-    }
     static constexpr bool host_accessible = true;
     static constexpr const char* name = "reference";
 };
