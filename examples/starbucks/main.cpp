@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// starbucks: the command-line front end of the library, one file per subcommand.
+//
+// What it does: parses the command line with CLI11 and hands it to a subcommand (inspect,
+// embed); every starbucks::error that escapes becomes ONE stderr line (its what(), which starts
+// with `starbucks::`) and the exit code of its kind (RELIABILITY.md, section 2).
+// Run: starbucks --help | starbucks --version | starbucks <cmd> --help
+// Expect: exit 0 on success, 1 for bad flags, 2 bad input, 3 numerical failure, 4 I/O, 5 memory,
+// 70 for our own bugs.
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "common.hpp"
+
+namespace {
+
+/// The version and the backends compiled in (reference is always there).
+std::string version_text() {
+    std::string backends = "reference";
+#ifdef STARBUCKS_WITH_EIGEN
+    backends += ", cpu_eigen";
+#endif
+#ifdef STARBUCKS_WITH_ONEDNN
+    backends += ", cpu_onednn";
+#endif
+#ifdef STARBUCKS_WITH_CUDA
+    backends += ", cuda";
+#endif
+#ifdef STARBUCKS_WITH_TEXT
+    const char* text = "text (WordPiece)";
+#else
+    const char* text = "none";
+#endif
+    return std::string("starbucks ") + STARBUCKS_VERSION_STRING + "\nbackends: " + backends + "\ncomponents: " + text;
+}
+
+/// One stderr line: control characters would break it, so they print as spaces.
+void print_error(std::string line) {
+    for (char& c : line)
+        if (c == '\n' || c == '\r') c = ' ';
+    std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    namespace cli = starbucks_cli;
+    CLI::App app{"starbucks: 2D Matryoshka text embeddings (inspect model folders, embed text)", "starbucks"};
+    app.set_version_flag("--version", version_text(), "Print the version and the enabled backends, then exit");
+    app.require_subcommand(1);
+    app.fallthrough(false);
+
+    cli::inspect_options inspect;
+    cli::embed_options embed;
+    cli::add_inspect(app, inspect);
+    cli::add_embed(app, embed);
+
+    try {
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::CallForHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::CallForAllHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::CallForVersion& e) {
+            return app.exit(e);
+        } catch (const CLI::ParseError& e) {
+            throw starbucks::usage_error("command line", std::string(e.what()) + "; see `starbucks --help`");
+        }
+        if (app.got_subcommand("inspect")) return cli::run_inspect(inspect);
+        if (app.got_subcommand("embed")) return cli::run_embed(embed);
+        throw starbucks::internal_error("command line", "no subcommand ran");
+    } catch (const starbucks::error& e) {
+        print_error(e.what());
+        return starbucks::exit_code(e.kind());
+    } catch (const std::bad_alloc&) {
+        print_error("starbucks::resource_error: allocation failed");
+        return starbucks::exit_code(starbucks::error_kind::resource);
+    } catch (const std::exception& e) {
+        print_error(std::string("starbucks::internal_error: ") + e.what());
+        return starbucks::exit_code(starbucks::error_kind::internal);
+    }
+}
