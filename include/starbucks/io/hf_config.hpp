@@ -81,7 +81,7 @@ inline void config_choice(const nlohmann::json& j, const std::string& label, con
 /// (0.1, in [0, 1)), hidden_act ("gelu", the erf form), model_type ("bert"),
 /// position_embedding_type ("absolute"). Other keys are ignored.
 /// @throws format_error (syntax, missing key, wrong type or range), unsupported_error (an
-/// activation or variant not implemented), model_error (hidden_size not divisible by heads).
+/// activation or position-embedding variant this library does not run), model_error (hidden_size not divisible by heads).
 inline nn::bert_config parse_bert_config(std::string_view text, const std::string& label) {
     if (const auto bad = detail::find_invalid_utf8(text))
         throw format_error(label + "@" + std::to_string(bad->offset), "", "not valid UTF-8: " + std::string(bad->reason));
