@@ -206,3 +206,27 @@ TEST_CASE("host_pool: blocks come back 64-byte aligned and are reused only at th
     pool.deallocate(b, (1 << 17) + 64);
     pool.deallocate(c, 1 << 17);
 }
+
+TEST_CASE("host_pool: over the cap, older cached sizes make room for the block being freed") {
+    auto& pool = backend::host_pool::instance();
+    if (!pool.enabled()) return;
+    pool.release();
+    const std::size_t saved_limit = pool.limit_bytes();
+    pool.set_limit_bytes(8u << 20);
+    // Fill the cache to its 8 MiB cap with blocks of one size, then free a block of a new size:
+    // old blocks go back to the OS and the new one is cached (reused on the next request).
+    std::vector<void*> old_blocks;
+    for (int i = 0; i < 8; ++i) old_blocks.push_back(pool.allocate(1 << 20));
+    for (void* p : old_blocks) pool.deallocate(p, 1 << 20);
+    CHECK(pool.cached_bytes() == 8u << 20);
+    void* fresh = pool.allocate(3 << 20);
+    pool.deallocate(fresh, 3 << 20);
+    CHECK(pool.cached_bytes() == 8u << 20); // 5 old blocks + the new one
+    const std::size_t reuses = pool.reuses();
+    CHECK(pool.allocate(3 << 20) == fresh);
+    CHECK(pool.reuses() == reuses + 1); // served from the cache, not by the OS
+    pool.deallocate(fresh, 3 << 20);
+    pool.release();
+    CHECK(pool.cached_bytes() == 0);
+    pool.set_limit_bytes(saved_limit);
+}

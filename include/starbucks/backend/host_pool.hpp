@@ -19,8 +19,8 @@ namespace backend {
 /// @brief A process-wide cache of freed host blocks, keyed by their exact byte size.
 ///
 /// Blocks under `min_pooled_bytes` go straight to the allocator (malloc's own bins serve them
-/// well). Cached bytes are capped (`STARBUCKS_POOL_LIMIT_MB`, default 8192); past the cap a freed
-/// block is returned to the OS. `STARBUCKS_NO_POOL=1` turns the pool off, so sanitizers see every
+/// well). Cached bytes are capped (`STARBUCKS_POOL_LIMIT_MB`, default 8192); a freed block that
+/// would pass the cap first sends cached blocks back to the OS to make room. `STARBUCKS_NO_POOL=1` turns the pool off, so sanitizers see every
 /// allocation and free (a pooled block would hide a use after free).
 class host_pool {
 public:
@@ -56,8 +56,17 @@ public:
 
     void deallocate(void* p, std::size_t bytes) noexcept {
         if (!p) return;
-        if (enabled_ && bytes >= min_pooled_bytes) {
+        if (enabled_ && bytes >= min_pooled_bytes && bytes <= limit_bytes_) {
             std::lock_guard lock(mutex_);
+            // Over the cap, blocks of other sizes go back to the OS first: the sizes in use now
+            // matter more than those of an earlier phase (a different model, batch or benchmark).
+            for (auto it = free_.begin(); cached_bytes_ + bytes > limit_bytes_ && it != free_.end(); ++it) {
+                while (!it->second.empty() && cached_bytes_ + bytes > limit_bytes_) {
+                    ::operator delete(it->second.back(), std::align_val_t{alignment});
+                    it->second.pop_back();
+                    cached_bytes_ -= it->first;
+                }
+            }
             if (cached_bytes_ + bytes <= limit_bytes_) {
                 try {
                     free_[bytes].push_back(p);
@@ -80,6 +89,15 @@ public:
     }
 
     bool enabled() const noexcept { return enabled_; }
+    /// The cap on cached bytes (also set by STARBUCKS_POOL_LIMIT_MB at start-up).
+    std::size_t limit_bytes() const noexcept {
+        std::lock_guard lock(mutex_);
+        return limit_bytes_;
+    }
+    void set_limit_bytes(std::size_t bytes) noexcept {
+        std::lock_guard lock(mutex_);
+        limit_bytes_ = bytes;
+    }
     /// Large (poolable) allocations that reached the OS allocator: a warmed-up step adds none.
     std::size_t os_allocations() const noexcept {
         std::lock_guard lock(mutex_);
