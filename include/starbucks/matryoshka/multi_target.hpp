@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// matryoshka::multi_target: weighted per-pair loss terms that are reported one by one under
+// stable names (`loss_n2_d32`, `kl_n2_d32`) and seed ONE backward pass together.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../autograd/autograd.hpp"
+#include "../config.hpp"
+#include "../core/error.hpp"
+#include "pairs.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace matryoshka {
+
+/// One named term of a multi-target loss: its value (as computed, before weighting) and weight.
+struct term_report {
+    std::string name;
+    double value = 0;
+    double weight = 1;
+};
+
+/// @brief The sum of weighted scalar loss terms, each kept by name.
+///
+/// Represents: L = Σ weight_i · loss_i over the terms added in order. The encoder ran once; each
+/// term only added pooling, a prefix slice and its loss, so `backward` runs the tape once with
+/// every term as a seed (the gradient equals the sum of the per-term gradients).
+/// Guarantees: names are unique; `total()` sums in the order terms were added (deterministic).
+template <class T, class B>
+class multi_target {
+public:
+    /// @brief Adds `weight` · `loss` under `name` (e.g. `"loss_" + label(pair)`).
+    /// @throws shape_error when loss is not a single value; usage_error on a repeated name.
+    template <class E>
+    void add(std::string name, const autograd::var<T, E, B>& loss, double weight = 1.0) {
+        if (loss.size() != 1)
+            throw shape_error("starbucks::matryoshka::multi_target", "term \"" + name + "\" is " + to_string(loss.dims()) +
+                                                                         "; a loss term is a single value");
+        for (const auto& r : reports_)
+            if (r.name == name) throw usage_error("starbucks::matryoshka::multi_target", "term \"" + name + "\" was added twice");
+        const double value = static_cast<double>(*loss.value().data());
+        reports_.push_back({std::move(name), value, weight});
+        terms_.push_back(loss * weight);
+    }
+
+    /// Σ weight · value, in the order the terms were added.
+    double total() const noexcept {
+        double s = 0;
+        for (const auto& r : reports_) s += r.weight * r.value;
+        return s;
+    }
+    /// The first term whose value is NaN or infinite, or null.
+    const term_report* first_non_finite() const noexcept {
+        for (const auto& r : reports_)
+            if (!std::isfinite(r.value)) return &r;
+        return nullptr;
+    }
+    const std::vector<term_report>& terms() const noexcept { return reports_; }
+    /// The tape seeds: one per term, with its weight.
+    const std::vector<autograd::loss_term>& loss_terms() const noexcept { return terms_; }
+    std::size_t size() const noexcept { return reports_.size(); }
+
+    /// @brief One backward pass seeded by every term. @throws usage_error when there is no term.
+    void backward(autograd::tape& tape) const {
+        if (terms_.empty()) throw usage_error("starbucks::matryoshka::multi_target", "backward with no loss terms");
+        tape.backward(terms_);
+    }
+
+private:
+    std::vector<term_report> reports_;
+    std::vector<autograd::loss_term> terms_;
+};
+
+} // namespace matryoshka
+STARBUCKS_NAMESPACE_END
