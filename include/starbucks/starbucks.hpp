@@ -44,3 +44,12 @@
 #include "io/hf_config.hpp"
 #include "io/mapped_file.hpp"
 #include "io/safetensors.hpp"
+
+#include "losses/losses.hpp"
+#include "matryoshka/multi_target.hpp"
+#include "matryoshka/pairs.hpp"
+#include "train/objective.hpp"
+#include "data/data.hpp"
+#include "eval/correlation.hpp"
+// text/, train/trainer.hpp and eval/sts.hpp need the text component (utf8proc): include them
+// directly and link starbucks::text.

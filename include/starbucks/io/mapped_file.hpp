@@ -165,5 +165,16 @@ private:
     std::uint64_t loaded_offset_ = 0, loaded_length_ = 0;
 };
 
+/// @brief The whole of a small file (a JSON config, a state file) as a string.
+/// @throws io_error when it cannot be read; format_error when it exceeds `limit` bytes.
+inline std::string read_small_file(const std::filesystem::path& path, std::uint64_t limit) {
+    mapped_file file(path, read_mode::read);
+    if (file.size() > limit)
+        throw format_error(path.string(), "", "has " + std::to_string(file.size()) + " bytes; the limit is " + std::to_string(limit));
+    std::string text(static_cast<std::size_t>(file.size()), '\0');
+    file.read(0, std::as_writable_bytes(std::span(text.data(), text.size())));
+    return text;
+}
+
 } // namespace io
 STARBUCKS_NAMESPACE_END

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,20 @@ public:
         const double value = static_cast<double>(*loss.value().data());
         reports_.push_back({std::move(name), value, weight});
         terms_.push_back(loss * weight);
+        if constexpr (std::is_same_v<E, extents<>>) scalars_.push_back(loss);
+        else scalars_.push_back(autograd::reshape(loss, extents<>{}));
+    }
+
+    /// @brief Σ weight · loss as one differentiable scalar (recorded on the active tape).
+    /// Training seeds the terms directly (`backward`); this form is for gradcheck and for users
+    /// who compose the total further. Its gradient equals the seeded backward's.
+    /// @throws usage_error when there is no term.
+    autograd::var<T, extents<>, B> sum() const {
+        if (scalars_.empty()) throw usage_error("starbucks::matryoshka::multi_target", "sum of no loss terms");
+        auto total = autograd::scale(scalars_[0], static_cast<T>(reports_[0].weight));
+        for (std::size_t i = 1; i < scalars_.size(); ++i)
+            total = autograd::add(total, autograd::scale(scalars_[i], static_cast<T>(reports_[i].weight)));
+        return total;
     }
 
     /// Σ weight · value, in the order the terms were added.
@@ -72,6 +87,7 @@ public:
 private:
     std::vector<term_report> reports_;
     std::vector<autograd::loss_term> terms_;
+    std::vector<autograd::var<T, extents<>, B>> scalars_;
 };
 
 } // namespace matryoshka

@@ -79,6 +79,11 @@ struct bert_encoder {
         load_parameters(*this, source);
     }
 
+    /// Training forwards run so far: the dropout step of the next one. A checkpoint saves it
+    /// and resume restores it, so resumed training draws the same masks.
+    std::uint64_t training_forwards() const noexcept { return step_; }
+    void set_training_forwards(std::uint64_t n) noexcept { step_ = n; }
+
 private:
     std::uint64_t step_ = 0;
 };

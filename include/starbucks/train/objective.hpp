@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+// train::objective: the loss of one fine-tuning batch under each strategy of METHOD.md §2–3,
+// computed from ONE encoder forward (all hidden states): SRL (`starbucks`), sentence-transformers'
+// Matryoshka2dLoss (`2dmse`), one model per pair (`separate`) and plain fine-tuning (`full`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../autograd/autograd.hpp"
+#include "../config.hpp"
+#include "../core/error.hpp"
+#include "../core/rng.hpp"
+#include "../losses/losses.hpp"
+#include "../matryoshka/multi_target.hpp"
+#include "../matryoshka/pairs.hpp"
+#include "../nn/pooling.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace train {
+
+/// How the sizes of the pair list are trained (METHOD.md §3 rows).
+enum class strategy {
+    starbucks, ///< SRL: every pair's task loss + 0.3·KL to the largest pair, every step
+    twodmse,   ///< 2DMSE as sentence-transformers' Matryoshka2dLoss ran it in the paper
+    separate,  ///< one model per pair: its first n layers only, full width (cut to d at evaluation)
+    full,      ///< plain fine-tuning of the whole model; sub-models are cut post hoc
+};
+/// The task loss on each (n, d) embedding.
+enum class task_loss { cosent, mnrl };
+
+/// @brief `starbucks`, `2dmse`, `separate` or `full`. @throws usage_error listing the choices.
+inline strategy parse_strategy(std::string_view s) {
+    if (s == "starbucks") return strategy::starbucks;
+    if (s == "2dmse") return strategy::twodmse;
+    if (s == "separate") return strategy::separate;
+    if (s == "full") return strategy::full;
+    throw usage_error("--strategy", "\"" + std::string(s) + "\" is not a strategy; choose starbucks, 2dmse, separate or full");
+}
+inline std::string to_string(strategy s) {
+    switch (s) {
+    case strategy::starbucks: return "starbucks";
+    case strategy::twodmse: return "2dmse";
+    case strategy::separate: return "separate";
+    case strategy::full: return "full";
+    }
+    return "?";
+}
+/// @brief `cosent` or `mnrl`. @throws usage_error listing the choices.
+inline task_loss parse_task_loss(std::string_view s) {
+    if (s == "cosent") return task_loss::cosent;
+    if (s == "mnrl") return task_loss::mnrl;
+    throw usage_error("--loss", "\"" + std::string(s) + "\" is not a loss; choose cosent or mnrl");
+}
+inline std::string to_string(task_loss l) { return l == task_loss::cosent ? "cosent" : "mnrl"; }
+
+/// @brief Everything that defines the loss of a step, apart from the data.
+struct objective_options {
+    strategy method = strategy::starbucks;
+    task_loss loss = task_loss::cosent;
+    /// The trained sizes, small to large; the largest is the KL teacher. For `separate`, the
+    /// one pair whose model this run trains (only its layer count matters for the loss).
+    matryoshka::pair_list pairs;
+    double scale = 20;           ///< cosine × scale inside CoSENT and MNRL
+    double kl_weight = 0.3;      ///< SRL's weight of each KL term
+    bool detach_teacher = false; ///< SRL: the released code leaves the teacher attached
+    /// 2dmse: false = the paper's run (layer loss weighted 1/l, teacher attached); true = the
+    /// corrected sentence-transformers semantics (uniform weight, teacher detached).
+    bool twodmse_corrected = false;
+    double twodmse_temperature = 0.3; ///< 2dmse KL: softmax(f / 0.3), KL weighted by 0.3 too
+    std::uint64_t seed = 42;          ///< 2dmse draws its (layer, dims) per step from (seed, step)
+    /// The encoder's depth, so that `full` and `2dmse` cannot silently train a shallower model
+    /// when fewer hidden states are passed; 0 takes it from the hidden states.
+    std::size_t model_layers = 0;
+};
+
+/// @brief How a batch's texts sit in the encoder input: `columns` blocks of `rows` texts.
+/// CoSENT: 2 columns (first texts, second texts) and one score per row. MNRL: anchors, positives
+/// and optionally hard negatives (2 or 3 columns), no scores.
+template <class T>
+struct batch_layout {
+    std::size_t rows = 0;
+    std::size_t columns = 0;
+    std::vector<T> scores;
+};
+
+/// @brief How many encoder layers a step of this objective needs in a model `model_layers` deep.
+inline std::size_t layers_needed(const objective_options& o, std::size_t model_layers) {
+    switch (o.method) {
+    case strategy::starbucks: return o.pairs.largest().layers;
+    case strategy::separate: return o.pairs.largest().layers;
+    case strategy::twodmse:
+    case strategy::full: return model_layers;
+    }
+    return model_layers;
+}
+
+namespace detail {
+
+/// The task loss of embeddings u (rows·columns, d) laid out as `layout` says.
+template <class T, class E, class B>
+autograd::var<T, extents<>, B> task(const objective_options& o, const autograd::var<T, E, B>& u, const batch_layout<T>& layout) {
+    namespace ag = autograd;
+    const std::size_t r = layout.rows;
+    if (o.loss == task_loss::cosent) {
+        if (layout.columns != 2)
+            throw usage_error("starbucks::train::objective", "cosent needs 2 texts per example, got " + std::to_string(layout.columns));
+        return losses::cosent(ag::slice(u, 0, 0, r), ag::slice(u, 0, r, 2 * r), layout.scores, static_cast<T>(o.scale));
+    }
+    if (layout.columns < 2)
+        throw usage_error("starbucks::train::objective", "mnrl needs an anchor and a positive per example, got " +
+                                                             std::to_string(layout.columns) + " text(s)");
+    return losses::mnrl(ag::slice(u, 0, 0, r), ag::slice(u, 0, r, r * layout.columns), static_cast<T>(o.scale));
+}
+
+} // namespace detail
+
+/// @brief The loss terms of one batch, from the hidden states of one encoder forward.
+///
+/// hidden: `hidden_states` as nn::bert_encoder returns them ([0] = embeddings), at least
+/// layers_needed(...) + 1 of them; mask: (N, T) with N = rows · columns texts; step: the
+/// optimizer step (2dmse's draws). Pooling is the masked mean (METHOD.md §2.1). Term names:
+/// `loss_n{n}_d{d}` and `kl_n{n}_d{d}`; for 2dmse `loss_last_d{d}`, `loss_layer{l}_d{d}`, `kl_layer{l}`.
+/// @throws usage_error when the hidden states are fewer than the pairs need; shape_error from the losses.
+template <class T, class B>
+matryoshka::multi_target<T, B> objective(const objective_options& o, const std::vector<autograd::var<T, dextents<3>, B>>& hidden,
+                                         const tensor<T, dextents<2>, B>& mask, const batch_layout<T>& layout, std::uint64_t step) {
+    namespace ag = autograd;
+    namespace mt = matryoshka;
+    if (hidden.empty()) throw usage_error("starbucks::train::objective", "no hidden states");
+    const std::size_t ran = hidden.size() - 1;
+    const std::size_t model_layers = o.model_layers ? o.model_layers : ran;
+    if (ran < layers_needed(o, model_layers))
+        throw usage_error("starbucks::train::objective", "needs " + std::to_string(layers_needed(o, model_layers)) +
+                                                             " layers of hidden states, got " + std::to_string(ran));
+    if (mask.extent(0) != layout.rows * layout.columns)
+        throw shape_error("starbucks::train::objective", "the batch holds " + std::to_string(mask.extent(0)) + " texts, the layout " +
+                                                             std::to_string(layout.rows) + " x " + std::to_string(layout.columns));
+    const std::size_t width = hidden.back().extent(2);
+    std::vector<std::optional<ag::var<T, dextents<2>, B>>> pooled(hidden.size());
+    const auto f = [&](std::size_t n) -> const ag::var<T, dextents<2>, B>& { // f_n: (N, C), pooled once per layer
+        if (!pooled[n]) pooled[n] = nn::mean_pooling(hidden[n], mask);
+        return *pooled[n];
+    };
+    mt::multi_target<T, B> out;
+    switch (o.method) {
+    case strategy::starbucks: {
+        const mt::size_pair teacher = o.pairs.largest();
+        for (const auto& p : o.pairs) {
+            out.add("loss_" + mt::label(p), detail::task(o, ag::prefix(f(p.layers), p.dim), layout));
+            if (p == teacher || o.kl_weight == 0) continue;
+            out.add("kl_" + mt::label(p),
+                    losses::kl_coordinates(ag::prefix(f(teacher.layers), p.dim), ag::prefix(f(p.layers), p.dim), o.detach_teacher),
+                    o.kl_weight);
+        }
+        break;
+    }
+    case strategy::twodmse: {
+        // Matryoshka2dLoss = AdaptiveLayerLoss(MatryoshkaLoss(MNRL, dims, n_dims_per_step=1),
+        // n_layers_per_step=1): the last layer at one random dim, one random earlier layer at an
+        // independent random dim, and a KL of that layer's full-width vector to the last layer's.
+        const rng_stream draws{o.seed, 0x2d35e000ull + step};
+        const std::size_t d1 = o.pairs[draws.bits(0) % o.pairs.size()].dim;
+        out.add("loss_last_d" + std::to_string(d1), detail::task(o, ag::prefix(f(model_layers), d1), layout));
+        if (model_layers < 2) break;
+        const std::size_t l = 1 + draws.bits(1) % (model_layers - 1);
+        const std::size_t d2 = o.pairs[draws.bits(2) % o.pairs.size()].dim;
+        // The paper's run divided the layer loss by (1 + layer index) = l (an operator-precedence
+        // slip in AdaptiveLayerLoss, METHOD.md §7.2); the corrected loss weights it 1.
+        const double layer_weight = o.twodmse_corrected ? 1.0 : 1.0 / double(l);
+        out.add("loss_layer" + std::to_string(l) + "_d" + std::to_string(d2), detail::task(o, ag::prefix(f(l), d2), layout),
+                layer_weight);
+        const T t = static_cast<T>(o.twodmse_temperature);
+        out.add("kl_layer" + std::to_string(l), losses::kl_coordinates(f(model_layers), f(l), o.twodmse_corrected, t),
+                o.twodmse_temperature);
+        break;
+    }
+    case strategy::separate: {
+        const std::size_t n = o.pairs.largest().layers;
+        out.add("loss_" + mt::label({n, width}), detail::task(o, f(n), layout));
+        break;
+    }
+    case strategy::full: out.add("loss_" + mt::label({model_layers, width}), detail::task(o, f(model_layers), layout)); break;
+    }
+    return out;
+}
+
+} // namespace train
+STARBUCKS_NAMESPACE_END

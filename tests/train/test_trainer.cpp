@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: Apache-2.0
+// train/trainer.hpp on a small random BERT with the uncased BERT tokenizer and real STS-B rows:
+// the loss falls, a run killed after a checkpoint resumes to bitwise the same weights, non-finite
+// steps stop (or are skipped) without saving, and a failed checkpoint keeps the previous one.
+#include "testing.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include <unistd.h>
+
+#include <starbucks/train/trainer.hpp>
+
+using namespace starbucks;
+namespace fs = std::filesystem;
+namespace mt = starbucks::matryoshka;
+
+namespace {
+
+fs::path tests_dir() { return fs::path(__FILE__).parent_path().parent_path(); }
+
+/// The first `count` scored pairs of the bundled STS-B test file (score, sentence1, sentence2).
+std::vector<train::example> stsb_rows(std::size_t count) {
+    std::ifstream in(tests_dir().parent_path() / "examples" / "data" / "stsb-test.tsv");
+    REQUIRE(in);
+    std::string line;
+    std::getline(in, line); // header
+    std::vector<train::example> out;
+    while (out.size() < count && std::getline(in, line)) {
+        const auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
+        out.push_back({{line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1, t3 - t2 - 1)}, std::stod(line.substr(0, t1))});
+    }
+    REQUIRE(out.size() == count);
+    return out;
+}
+
+/// The uncased BERT WordPiece vocabulary of the tokenizer fixtures (30522 tokens).
+text::wordpiece bert_tokenizer() { return text::wordpiece::load(tests_dir() / "fixtures" / "tokenizer"); }
+
+/// A 3-layer, 16-wide BERT over that vocabulary.
+nn::bert_config small_config() {
+    nn::bert_config c;
+    c.vocab_size = 30522;
+    c.hidden_size = 16;
+    c.num_hidden_layers = 3;
+    c.num_attention_heads = 2;
+    c.intermediate_size = 32;
+    c.max_position_embeddings = 64;
+    return c;
+}
+
+train::trainer_options small_options() {
+    train::trainer_options o;
+    o.objective.pairs = mt::pair_list::parse("1:4,2:8,3:16");
+    o.batch_size = 8;
+    o.max_length = 24;
+    o.lr = 2e-3;
+    o.warmup_ratio = 0.1;
+    o.seed = 5;
+    return o;
+}
+
+struct fresh_dir {
+    fs::path path;
+    explicit fresh_dir(const std::string& name) : path(fs::temp_directory_path() / ("starbucks-test-" + name + "-" + std::to_string(::getpid()))) {
+        fs::remove_all(path);
+    }
+    ~fresh_dir() { fs::remove_all(path); }
+};
+
+/// The model's weights, concatenated in parameter order.
+std::vector<float> weights_of(const nn::bert_encoder<float>& m) {
+    std::vector<float> out;
+    for (const auto& [name, value] : m.parameters())
+        std::visit([&](const auto& v) { out.insert(out.end(), v.value().data(), v.value().data() + v.size()); }, value);
+    return out;
+}
+
+/// Mean SRL loss over the data, no dropout, no gradient.
+double mean_loss(nn::bert_encoder<float>& m, const text::wordpiece& tok, const std::vector<train::example>& data,
+                 const train::trainer_options& o) {
+    autograd::no_grad off;
+    double sum = 0;
+    std::size_t batches = 0;
+    for (std::size_t begin = 0; begin + o.batch_size <= data.size(); begin += o.batch_size, ++batches) {
+        std::vector<std::string_view> texts;
+        train::batch_layout<float> layout{o.batch_size, 2, {}};
+        for (std::size_t c = 0; c < 2; ++c)
+            for (std::size_t r = 0; r < o.batch_size; ++r) texts.push_back(data[begin + r].texts[c]);
+        for (std::size_t r = 0; r < o.batch_size; ++r) layout.scores.push_back(static_cast<float>(data[begin + r].score));
+        const auto enc = tok.encode_batch(texts, text::encode_options{o.max_length, true, text::padding::longest});
+        nn::id_tensor<backend::reference> ids(enc.size(), enc[0].ids.size());
+        nn::mask_tensor<float, backend::reference> mask(enc.size(), enc[0].ids.size());
+        for (std::size_t i = 0; i < enc.size(); ++i)
+            for (std::size_t t = 0; t < enc[0].ids.size(); ++t) ids(i, t) = enc[i].ids[t], mask(i, t) = float(enc[i].attention_mask[t]);
+        auto opts = o.objective;
+        sum += train::objective(opts, m(ids, mask), mask, layout, 0).total();
+    }
+    return sum / double(batches);
+}
+
+} // namespace
+
+TEST_CASE("trainer: SRL fine-tuning on real STS-B pairs lowers the loss of a small BERT") {
+    const auto tok = bert_tokenizer();
+    const auto data = stsb_rows(64);
+    nn::bert_encoder<float> model(small_config(), 3);
+    auto o = small_options();
+    o.epochs = 6;
+    o.lr = 1e-2;
+    o.dropout = false;
+    const double before = mean_loss(model, tok, data, o);
+    train::trainer<float, backend::reference> t(model, tok, data, o);
+    CHECK(t.total_steps() == 6 * 8);
+    std::vector<train::step_report> reports;
+    t.run([&](const train::step_report& r) { reports.push_back(r); });
+    const double after = mean_loss(model, tok, data, o);
+    MESSAGE("mean SRL loss before " << before << ", after " << after);
+    CHECK(after < 0.8 * before);
+    REQUIRE(reports.size() == 48);
+    CHECK(reports[0].lr == 0.0);                     // warm-up starts at zero
+    CHECK(reports[5].lr == doctest::Approx(o.lr));   // ceil(0.1 · 48) = 5 warm-up steps
+    CHECK(reports.back().epoch == 5);
+    CHECK(reports[0].terms.size() == 5);
+    CHECK(reports[0].terms[4].name == "loss_n3_d16");
+}
+
+TEST_CASE("trainer: a run killed after a checkpoint resumes to bitwise the weights of an uninterrupted run") {
+    const auto tok = bert_tokenizer();
+    const auto data = stsb_rows(40);
+    auto o = small_options();
+    o.max_steps = 7;
+    o.save_steps = 3;
+    o.accumulation = 2;  // micro-batches cross the epoch boundary (5 batches per epoch)
+    o.batch_size = 8;
+
+    nn::bert_encoder<float> straight(small_config(), 4);
+    {
+        train::trainer<float, backend::reference> t(straight, tok, data, o);
+        t.run({});
+    }
+    fresh_dir dir("resume");
+    nn::bert_encoder<float> killed(small_config(), 4);
+    {
+        train::trainer<float, backend::reference> t(killed, tok, data, o);
+        struct killed_at_step_5 {};
+        CHECK_THROWS_AS(t.run([](const train::step_report& r) { if (r.step == 5) throw killed_at_step_5{}; }, dir.path), killed_at_step_5);
+    }
+    const auto saved = train::list_checkpoints(dir.path);
+    REQUIRE(saved.size() == 1);
+    CHECK(saved[0].filename() == "checkpoint-000003");
+    nn::bert_encoder<float> resumed(small_config(), 99); // different init: everything comes from the checkpoint
+    train::trainer<float, backend::reference> t(resumed, tok, data, o);
+    t.resume(saved[0]);
+    CHECK(t.state().step == 3);
+    t.run({}, dir.path);
+    const auto a = weights_of(straight), b = weights_of(resumed);
+    REQUIRE(a.size() == b.size());
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    CHECK(train::list_checkpoints(dir.path).size() == 2); // steps 6 and 7 kept, 3 removed
+    CHECK(train::list_checkpoints(dir.path).back().filename() == "checkpoint-000007");
+
+    auto other = o;
+    other.lr = 1e-3;
+    nn::bert_encoder<float> m(small_config(), 4);
+    train::trainer<float, backend::reference> mismatched(m, tok, data, other);
+    CHECK_THROWS_WITH_AS(mismatched.resume(saved[0].parent_path() / "checkpoint-000007"), doctest::Contains("option \"lr\""), usage_error);
+}
+
+TEST_CASE("trainer: a NaN loss stops with the step number, or is skipped and counted, never saved") {
+    const auto tok = bert_tokenizer();
+    const auto data = stsb_rows(16);
+    auto o = small_options();
+    o.max_steps = 2;
+    nn::bert_encoder<float> model(small_config(), 6);
+    model.layers[0].ffn.output.bias.mutable_value()(3) = std::numeric_limits<float>::quiet_NaN();
+    fresh_dir dir("nan");
+    {
+        train::trainer<float, backend::reference> t(model, tok, data, o);
+        CHECK_THROWS_WITH_AS(t.run({}, dir.path), doctest::Contains("step 1"), numeric_error);
+        CHECK(train::list_checkpoints(dir.path).empty());
+    }
+    o.skip_non_finite = true;
+    const auto before = weights_of(model);
+    train::trainer<float, backend::reference> t(model, tok, data, o);
+    std::size_t skipped = 0;
+    t.run([&](const train::step_report& r) { skipped += r.skipped; });
+    CHECK(skipped == 2);
+    CHECK(t.state().skipped_steps == 2);
+    const auto after = weights_of(model);
+    CHECK(std::memcmp(before.data(), after.data(), before.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("trainer: a checkpoint that fails half-way leaves no folder and keeps the previous one") {
+    const auto tok = bert_tokenizer();
+    const auto data = stsb_rows(16);
+    auto o = small_options();
+    o.max_steps = 2;
+    o.save_steps = 1;
+    nn::bert_encoder<float> model(small_config(), 7);
+    fresh_dir dir("failing");
+    train::trainer<float, backend::reference> t(model, tok, data, o);
+    int calls = 0;
+    const auto extra = [&](const fs::path& d) {
+        std::ofstream(d / "config.json") << "{}";
+        if (++calls == 2) throw io_error((d / "vocab.txt").string(), "No space left on device");
+    };
+    CHECK_THROWS_WITH_AS(t.run({}, dir.path, extra), doctest::Contains("No space left"), io_error);
+    const auto kept = train::list_checkpoints(dir.path);
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].filename() == "checkpoint-000001");
+    CHECK(fs::exists(kept[0] / "config.json"));
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
+    CHECK(entries == 1); // no partial folder left behind
+}
