@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <starbucks/starbucks.hpp>
@@ -69,19 +70,91 @@ struct embed_options {
     // Signed, so that `--layers -1` is reported as -1, not as 2^64 - 1.
     std::int64_t layers = 0;     // unset: every layer
     std::int64_t dim = 0;        // unset: the full hidden size
-    std::string pooling = "mean";
-    bool normalize = false;
-    std::int64_t max_length = 0; // unset: max_position_embeddings
+    std::string pooling = "mean"; // unset: the folder's Pooling module, else mean
+    bool normalize = false;       // unset: on when modules.json has a Normalize module
+    std::int64_t max_length = 0;  // unset: sentence_bert_config.json's max_seq_length, else max_position_embeddings
     std::int64_t batch_size = 32;
     std::string input = "-";
     std::string format = "tsv";
-    std::string output;         // empty: stdout
+    std::string output;           // empty: stdout
+    std::string backend;          // empty: the fastest compiled in
+    std::int64_t threads = 0;     // unset: STARBUCKS_NUM_THREADS, else the OpenMP default
     // Which of the flags above were given (0 is then out of range, not "the default").
     const CLI::Option* layers_flag = nullptr;
     const CLI::Option* dim_flag = nullptr;
     const CLI::Option* max_length_flag = nullptr;
+    const CLI::Option* pooling_flag = nullptr;
+    const CLI::Option* normalize_flag = nullptr;
+    const CLI::Option* threads_flag = nullptr;
 };
 void add_embed(CLI::App& app, embed_options& o);
 int run_embed(const embed_options& o);
+
+struct export_options {
+    std::string model;
+    std::string out;
+    std::int64_t layers = 0; // unset: every layer
+    std::int64_t dim = 0;    // unset: the full hidden size
+    bool force = false;
+    bool quiet = false;      // no summary line on stdout (train exports its result itself)
+    bool allow_untrained = false;
+    const CLI::Option* layers_flag = nullptr;
+    const CLI::Option* dim_flag = nullptr;
+};
+void add_export(CLI::App& app, export_options& o);
+int run_export(const export_options& o);
+
+struct train_options {
+    std::string task = "sts";
+    std::string model, train, out;
+    std::string strategy = "starbucks";
+    std::string loss = "cosent";
+    std::string pairs;               // empty: the default list for the model
+    std::int64_t epochs = 1;
+    std::size_t max_steps = 0;
+    std::int64_t batch_size = 16;
+    std::int64_t accumulation = 1;
+    std::int64_t max_length = 0;     // unset: min(128, max_position_embeddings)
+    double lr = 5e-5;
+    double warmup = 0.1;
+    std::string schedule = "linear";
+    double weight_decay = 0.01;
+    double max_grad_norm = 1.0;
+    double kl_weight = 0.3;
+    bool detach_teacher = false;
+    bool twodmse_corrected = false;
+    bool no_dropout = false;
+    std::uint64_t seed = 42;
+    std::string dtype = "f32";
+    std::string backend;
+    std::int64_t threads = 0;
+    std::size_t save_steps = 0;
+    std::int64_t keep_checkpoints = 2;
+    std::string resume;
+    bool skip_bad_rows = false;
+    bool skip_non_finite = false;
+};
+void add_train(CLI::App& app, train_options& o);
+/// @brief Exports the first `layers` layers of the model folder `src` (a training checkpoint)
+/// as a complete sentence-transformers / Hugging Face folder `out` (replaced if present).
+void export_model(const std::filesystem::path& src, const std::filesystem::path& out, std::size_t layers);
+int run_train(const train_options& o);
+
+struct eval_options {
+    std::string model;
+    std::vector<std::string> data;
+    bool all_sts = false;
+    std::string pairs;
+    bool grid = false;
+    std::string out;
+    std::int64_t batch_size = 64;
+    std::int64_t max_length = 128;
+    std::string pooling;             // empty: the model's
+    std::string backend;
+    std::int64_t threads = 0;
+    bool skip_bad_rows = false;
+};
+void add_eval(CLI::App& app, eval_options& o);
+int run_eval_sts(const eval_options& o);
 
 } // namespace starbucks_cli

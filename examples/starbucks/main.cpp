@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common.hpp"
+#include "runtime.hpp"
 
 namespace {
 
@@ -47,15 +48,22 @@ void print_error(std::string line) {
 
 int main(int argc, char** argv) {
     namespace cli = starbucks_cli;
-    CLI::App app{"starbucks: 2D Matryoshka text embeddings (inspect model folders, embed text)", "starbucks"};
+    CLI::App app{"starbucks: 2D Matryoshka text embeddings (inspect model folders, embed text, export sub-models)", "starbucks"};
     app.set_version_flag("--version", version_text(), "Print the version and the enabled backends, then exit");
     app.require_subcommand(1);
     app.fallthrough(false);
 
     cli::inspect_options inspect;
     cli::embed_options embed;
+    cli::export_options export_;
     cli::add_inspect(app, inspect);
     cli::add_embed(app, embed);
+    cli::add_export(app, export_);
+    cli::train_options train;
+    cli::eval_options eval;
+    cli::add_train(app, train);
+    cli::add_eval(app, eval);
+    for (int i = 0; i < argc; ++i) cli::command_line() += (i ? " " : "") + std::string(argv[i]);
 
     try {
         try {
@@ -71,6 +79,9 @@ int main(int argc, char** argv) {
         }
         if (app.got_subcommand("inspect")) return cli::run_inspect(inspect);
         if (app.got_subcommand("embed")) return cli::run_embed(embed);
+        if (app.got_subcommand("export")) return cli::run_export(export_);
+        if (app.got_subcommand("train")) return cli::run_train(train);
+        if (app.got_subcommand("eval")) return cli::run_eval_sts(eval);
         throw starbucks::internal_error("command line", "no subcommand ran");
     } catch (const starbucks::error& e) {
         print_error(e.what());

@@ -7,6 +7,9 @@
 #             -DWORK_DIR=<scratch folder, recreated>  -DMALFORMED=<safetensors file> -DCONFIG=<config.json>
 #               (with MALFORMED: WORK_DIR/model gets CONFIG and the file as model.safetensors; @MODEL@ names it)
 #             -DABSENT=<path that must not exist afterwards>  -DVERIFY=<|-separated command run after; must exit 0>
+#             -DMODEL_FROM=<model folder>  -DMODEL_FILES=<src=name|src=name...>  (WORK_DIR/model gets a copy of
+#               the folder's files, then each src as model/name, e.g. a modules.json; @MODEL@ names it)
+#             -DPRE=<|-separated command run first, @WORK@ and @MODEL@ replaced; must exit 0>
 # An expected failure must print exactly one stderr line starting with `starbucks::`.
 cmake_minimum_required(VERSION 3.20)
 
@@ -23,8 +26,31 @@ if(DEFINED MALFORMED)
   file(COPY_FILE "${MALFORMED}" "${WORK_DIR}/model/model.safetensors")
   list(TRANSFORM ARGS REPLACE "@MODEL@" "${WORK_DIR}/model")
 endif()
+if(DEFINED MODEL_FROM)
+  file(MAKE_DIRECTORY "${WORK_DIR}/model")
+  file(GLOB _files LIST_DIRECTORIES false "${MODEL_FROM}/*")
+  file(COPY ${_files} DESTINATION "${WORK_DIR}/model")
+  string(REPLACE "|" ";" MODEL_FILES "${MODEL_FILES}")
+  foreach(_pair IN LISTS MODEL_FILES)
+    string(REGEX REPLACE "=.*" "" _src "${_pair}")
+    string(REGEX REPLACE "^[^=]*=" "" _name "${_pair}")
+    get_filename_component(_dir "${WORK_DIR}/model/${_name}" DIRECTORY)
+    file(MAKE_DIRECTORY "${_dir}")
+    file(COPY_FILE "${_src}" "${WORK_DIR}/model/${_name}")
+  endforeach()
+  list(TRANSFORM ARGS REPLACE "@MODEL@" "${WORK_DIR}/model")
+endif()
 if(DEFINED WORK_DIR)
   list(TRANSFORM ARGS REPLACE "@WORK@" "${WORK_DIR}")
+endif()
+if(DEFINED PRE)
+  string(REPLACE "|" ";" PRE "${PRE}")
+  list(TRANSFORM PRE REPLACE "@WORK@" "${WORK_DIR}")
+  list(TRANSFORM PRE REPLACE "@MODEL@" "${WORK_DIR}/model")
+  execute_process(COMMAND ${PRE} RESULT_VARIABLE prc OUTPUT_VARIABLE pout ERROR_VARIABLE perr)
+  if(NOT prc STREQUAL "0")
+    message(FATAL_ERROR "setup command `${PRE}` failed (${prc}):\n${pout}${perr}")
+  endif()
 endif()
 
 set(_input)

@@ -108,9 +108,14 @@ public:
         return pair_list(std::vector<size_pair>{P::value()...});
     }
 
-    /// @brief Parses `2:32,4:64,6:128` (spaces allowed around entries).
+    /// @brief Parses `2:32,4:64,6:128` (spaces allowed around entries) into a validated list.
     /// @throws usage_error naming `origin` and the offending entry.
     static pair_list parse(std::string_view text, const std::string& origin = "--pairs") {
+        return pair_list(parse_sizes(text, origin), origin);
+    }
+    /// @brief Parses `layers:dim` entries without requiring a Matryoshka order (sizes to evaluate).
+    /// @throws usage_error naming `origin` and an entry that is not two positive integers.
+    static std::vector<size_pair> parse_sizes(std::string_view text, const std::string& origin = "--pairs") {
         std::vector<size_pair> out;
         std::size_t start = 0;
         while (start <= text.size()) {
@@ -121,10 +126,12 @@ public:
             if (colon == std::string_view::npos || !parse_size(entry.substr(0, colon), p.layers) ||
                 !parse_size(entry.substr(colon + 1), p.dim))
                 throw usage_error(origin, "\"" + std::string(entry) + "\" is not a layers:dim pair (expected e.g. 2:32,4:64)");
+            if (p.layers == 0 || p.dim == 0)
+                throw usage_error(origin, "pair " + matryoshka::to_string(p) + " has a zero size; layers and dims start at 1");
             out.push_back(p);
             start = comma + 1;
         }
-        return pair_list(std::move(out), origin);
+        return out;
     }
 
     /// @brief The list must fit a model of `layers` layers and `width` dims.

@@ -96,26 +96,31 @@ inline bool ends_with(std::string_view s, std::string_view p) {
 
 /// @brief Loads every parameter of `module` (HF names) from `source`.
 ///
-/// Each name is looked up as `bert.<name>` first, then `<name>`; a LayerNorm `weight` / `bias`
-/// may also be stored as `gamma` / `beta` (old TF checkpoints). Tensors the model does not use
-/// are allowed only when they are known heads: `pooler.*`, `classifier.*`, `cls.*` and
-/// `*position_ids`. @throws model_error naming the source and the tensor when one is missing,
-/// has another shape, or is unknown.
+/// A bare encoder name is looked up as `bert.<name>` first, then `<name>`; a name the module
+/// already qualifies (`bert.*` of a model with heads) as itself, then without `bert.`; a head's
+/// `cls.*` name only as itself. A LayerNorm `weight` / `bias` may also be stored as `gamma` /
+/// `beta` (old TF checkpoints). Tensors the model does not use are allowed only when they are
+/// known heads: `pooler.*`, `classifier.*`, `cls.*` and `*position_ids`. @throws model_error
+/// naming the source and the tensor when one is missing, has another shape, or is unknown.
 template <class Module, tensor_source S>
 void load_parameters(Module& module, const S& source) {
     auto params = module.parameters();
     std::vector<std::string> used;
     for (auto& [name, value] : params) {
-        std::vector<std::string> candidates{"bert." + name, name};
+        std::vector<std::string> candidates;
+        if (detail::starts_with(name, "cls.")) candidates = {name};
+        else if (detail::starts_with(name, "bert.")) candidates = {name, name.substr(5)};
+        else candidates = {"bert." + name, name};
+        const std::string other = candidates.back() == name ? candidates.front() : candidates.back(); // the name's other spelling
         if (detail::ends_with(name, "LayerNorm.weight") || detail::ends_with(name, "LayerNorm.bias")) {
-            const std::string stem = name.substr(0, name.rfind('.') + 1);
-            const std::string alt = stem + (detail::ends_with(name, ".weight") ? "gamma" : "beta");
-            candidates.push_back("bert." + alt);
-            candidates.push_back(alt);
+            const std::string alt = detail::ends_with(name, ".weight") ? "gamma" : "beta";
+            for (std::size_t i = 0, n = candidates.size(); i < n; ++i)
+                candidates.push_back(candidates[i].substr(0, candidates[i].rfind('.') + 1) + alt);
         }
         const auto found = std::find_if(candidates.begin(), candidates.end(), [&](const std::string& c) { return source.contains(c); });
         if (found == candidates.end())
-            throw model_error(std::string(source.label()), "tensor \"" + name + "\"", "missing (also looked for \"bert." + name + "\")");
+            throw model_error(std::string(source.label()), "tensor \"" + name + "\"",
+                              other == name ? std::string("missing") : "missing (also looked for \"" + other + "\")");
         std::visit([&](auto& v) { detail::load_into(v, source, *found); }, value);
         used.push_back(*found);
     }

@@ -107,6 +107,12 @@ void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, 
     backend::gemm_args<T, TC> g;
     g.batch = batch;
     g.m = m;
+    // A batch of row blocks times one shared matrix (x (B, T, C) · Wᵀ) is a single GEMM over
+    // the stacked rows when A's rows follow each other across the batch.
+    if (batch > 1 && rb < rc && ra == rc && !da->trans && da->batch_stride == static_cast<std::ptrdiff_t>(m) * da->ld) {
+        g.batch = 1;
+        g.m = batch * m;
+    }
     g.n = n;
     g.k = k;
     g.trans_a = da->trans;

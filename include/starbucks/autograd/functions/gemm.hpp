@@ -13,6 +13,20 @@ namespace detail {
 /// then the batched product is formed and summed over the batch.
 template <bool TX, bool TY, class T, class EG, class EP, class EQ, class B>
 void matmul_grad(tensor_view<T, EG, B> grad, tensor_view<const T, EP, B> p, tensor_view<const T, EQ, B> q) {
+    if constexpr (TX && !TY && EG::rank() == 2 && EP::rank() >= 3 && EQ::rank() >= 3) {
+        // A weight shared across the batch (a Linear layer): Σ_b p_bᵀ q_b is one product over
+        // the stacked rows, never the batched product followed by a reduction.
+        if (p.is_contiguous() && q.is_contiguous() && p.extent(0) > 0) {
+            const std::size_t cols_p = p.extent(EP::rank() - 1), cols_q = q.extent(EQ::rank() - 1);
+            const std::size_t rows = p.size() / cols_p;
+            if (rows * cols_q == q.size()) {
+                const tensor_view<const T, dextents<2>, B> p2(p.data(), dextents<2>(rows, cols_p));
+                const tensor_view<const T, dextents<2>, B> q2(q.data(), dextents<2>(rows, cols_q));
+                matmul_into<true, false>(grad, p2, q2, T(1), T(1));
+                return;
+            }
+        }
+    }
     const shape s = starbucks::detail::matmul_shape<TX, TY>(p.dims(), q.dims());
     if (s == grad.dims()) {
         matmul_into<TX, TY>(grad, p, q, T(1), T(1));

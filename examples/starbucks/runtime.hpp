@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the compute-heavy subcommands (train, eval) share: choosing a backend at run time,
+// opening a model folder on that backend, and small file and flag helpers.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <starbucks/backend/threads.hpp>
+#include <starbucks/io/atomic_file.hpp>
+#include <starbucks/io/mapped_file.hpp>
+#ifdef STARBUCKS_WITH_EIGEN
+#include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
+#endif
+#ifdef STARBUCKS_WITH_ONEDNN
+#include <starbucks/backend/cpu_onednn/cpu_onednn.hpp>
+#endif
+
+#include "common.hpp"
+
+namespace starbucks_cli {
+
+/// The backends this build can run, fastest first (the first is the default).
+inline std::vector<std::string> compiled_backends() {
+    std::vector<std::string> b;
+#ifdef STARBUCKS_WITH_ONEDNN
+    b.emplace_back("cpu_onednn");
+#endif
+#ifdef STARBUCKS_WITH_EIGEN
+    b.emplace_back("cpu_eigen");
+#endif
+    b.emplace_back("reference");
+    return b;
+}
+
+inline std::string joined(const std::vector<std::string>& items) {
+    std::string s;
+    for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
+    return s;
+}
+
+/// @brief The backend to run on (`requested`, or the fastest compiled in), with the thread count
+/// applied (`threads` > 0, else STARBUCKS_NUM_THREADS, else the OpenMP default).
+/// @throws usage_error for a backend this build lacks or a thread count out of range.
+inline std::string choose_backend(const std::string& requested, std::int64_t threads) {
+    const auto all = compiled_backends();
+    const std::string b = requested.empty() ? all.front() : requested;
+    if (std::find(all.begin(), all.end(), b) == all.end())
+        throw sb::usage_error("--backend", b + " is not compiled into this build; it has " + joined(all));
+    sb::backend::apply_thread_environment();
+    if (threads < 0 || threads > 4096) throw sb::usage_error("--threads", std::to_string(threads) + " is out of range; it must be in 1..4096");
+    if (threads > 0) sb::backend::set_num_threads(static_cast<int>(threads));
+    return b;
+}
+
+/// Calls f(std::type_identity<B>{}) with the backend type named `name` (from choose_backend).
+template <class F>
+void with_backend(const std::string& name, F&& f) {
+#ifdef STARBUCKS_WITH_ONEDNN
+    if (name == "cpu_onednn") return f(std::type_identity<sb::backend::cpu_onednn>{});
+#endif
+#ifdef STARBUCKS_WITH_EIGEN
+    if (name == "cpu_eigen") return f(std::type_identity<sb::backend::cpu_eigen>{});
+#endif
+    if (name == "reference") return f(std::type_identity<sb::backend::reference>{});
+    throw sb::internal_error("starbucks_cli::with_backend", "backend " + name + " was not resolved");
+}
+
+/// @brief Where the encoder of a model folder lives: the folder itself, or the path of the
+/// Transformer module named by a sentence-transformers modules.json.
+inline std::filesystem::path transformer_dir(const std::filesystem::path& dir) {
+    const auto modules = dir / "modules.json";
+    std::error_code ec;
+    if (!std::filesystem::exists(modules, ec)) return dir;
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(sb::io::read_small_file(modules, std::uint64_t{1} << 20));
+    } catch (const nlohmann::json::exception& e) {
+        throw sb::format_error(modules.string(), "JSON", e.what());
+    }
+    if (j.is_array())
+        for (const auto& m : j)
+            if (m.is_object() && m.value("type", std::string()).ends_with("Transformer")) {
+                const std::string path = m.value("path", std::string());
+                if (path.find("..") != std::string::npos || (!path.empty() && path.front() == '/'))
+                    throw sb::format_error(modules.string(), "module path \"" + path + "\"", "leaves the model folder");
+                return path.empty() ? dir : dir / path;
+            }
+    return dir;
+}
+
+/// A model folder opened on backend B: config, weights and the encoder loaded from them.
+template <class B>
+struct model_folder_t {
+    std::filesystem::path dir, transformer_dir, tokenizer_dir;
+    sb::nn::bert_config config;
+    sb::nn::bert_encoder<float, B> encoder;
+};
+
+/// @brief Opens `dir` (HF or sentence-transformers layout) and loads the encoder on B.
+/// @throws as read_config, and io/format/model errors naming model.safetensors and the tensor.
+template <class B>
+model_folder_t<B> open_model_on(const std::string& dir) {
+    require_directory(dir);
+    const auto tdir = transformer_dir(dir);
+    auto config = sb::io::read_bert_config(tdir / "config.json");
+    const sb::io::safetensors_file weights(tdir / "model.safetensors");
+    sb::nn::bert_encoder<float, B> encoder(config);
+    encoder.load(weights);
+    std::error_code ec;
+    const bool tokenizer_here = std::filesystem::exists(tdir / "vocab.txt", ec) || std::filesystem::exists(tdir / "tokenizer.json", ec);
+    return model_folder_t<B>{dir, tdir, tokenizer_here ? tdir : std::filesystem::path(dir), config, std::move(encoder)};
+}
+
+/// starbucks_config.json of a model folder, or an empty object. @throws format_error when it is not a JSON object.
+inline nlohmann::json read_starbucks_config_json(const std::filesystem::path& dir) {
+    const auto path = dir / "starbucks_config.json";
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return nlohmann::json::object();
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(sb::io::read_small_file(path, std::uint64_t{1} << 20));
+    } catch (const nlohmann::json::exception& e) {
+        throw sb::format_error(path.string(), "JSON", e.what());
+    }
+    if (!j.is_object()) throw sb::format_error(path.string(), "", "is not a JSON object");
+    return j;
+}
+
+/// The pooling a sentence-transformers folder declares (1_Pooling/config.json), else mean.
+inline std::string model_pooling(const std::filesystem::path& dir) {
+    const auto path = dir / "1_Pooling" / "config.json";
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return "mean";
+    try {
+        const auto j = nlohmann::json::parse(sb::io::read_small_file(path, std::uint64_t{1} << 20));
+        return j.value("pooling_mode_cls_token", false) ? "cls" : "mean";
+    } catch (const nlohmann::json::exception& e) {
+        throw sb::format_error(path.string(), "JSON", e.what());
+    }
+}
+
+/// @brief A flag that must be at least 1. @throws usage_error naming it.
+inline std::size_t positive(const char* flag, std::int64_t v) {
+    if (v < 1) throw sb::usage_error(flag, std::to_string(v) + " is out of range; it must be at least 1");
+    return static_cast<std::size_t>(v);
+}
+
+/// The command line this process was started with (for reports), set by main.
+inline std::string& command_line() {
+    static std::string line;
+    return line;
+}
+
+inline void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
+    sb::io::write_file_atomically(path, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+} // namespace starbucks_cli

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: Apache-2.0
+// starbucks train: fine-tune a BERT model folder so every listed (layers, dims) size works.
+//
+// What it does: reads scored pairs (CoSENT) or anchor/positive[/negative] rows (MNRL), and trains
+// with one strategy of METHOD.md §2–3: starbucks (SRL: every pair's loss + 0.3·KL to the largest,
+// every step), 2dmse (sentence-transformers' Matryoshka2dLoss as the paper ran it), separate (one
+// model per pair, first n layers) or full (plain fine-tuning). AdamW with warm-up and a linear or
+// cosine schedule, gradient clipping and accumulation, dropout on.
+// Data: STS TSV/CSV (score + two texts, header or not), or a TSV with a header naming the columns.
+// Run: starbucks train --task sts --model DIR --train examples/data/stsb-train.tsv --out runs/srl
+// Expect: a progress bar (TTY) or plain lines with the loss, pair losses and ETA; DIR/metrics.jsonl
+// with one line per step; DIR/checkpoints/checkpoint-NNNNNN every --save-steps (atomic, the last two
+// kept); DIR itself ends as a sentence-transformers / Hugging Face model folder with
+// starbucks_config.json. --resume latest continues bit for bit. A NaN stops with the step number.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <starbucks/data/data.hpp>
+#include <starbucks/train/trainer.hpp>
+
+#include "common.hpp"
+#include "runtime.hpp"
+
+namespace starbucks_cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+void add_train(CLI::App& app, train_options& o) {
+    auto* cmd = app.add_subcommand("train", "Fine-tune a model so every (layers, dims) pair of a list works (SRL and baselines)");
+    cmd->add_option("--task", o.task, "sts (scored pairs or NLI triplets)")->capture_default_str()->check(CLI::IsMember({"sts"}));
+    cmd->add_option("--model", o.model, "Model folder to start from (Hugging Face or sentence-transformers layout)")->required();
+    cmd->add_option("--train", o.train, "Training data: STS TSV/CSV for cosent, anchor/positive[/negative] TSV for mnrl")->required();
+    cmd->add_option("--out", o.out, "Output folder: the trained model, checkpoints/, metrics.jsonl")->required();
+    cmd->add_option("--strategy", o.strategy, "starbucks, 2dmse, separate or full")->capture_default_str();
+    cmd->add_option("--loss", o.loss, "cosent (scored pairs) or mnrl (in-batch negatives)")->capture_default_str();
+    cmd->add_option("--pairs", o.pairs, "layers:dim list, small to large (default: METHOD.md's list scaled to the model)");
+    cmd->add_option("--epochs", o.epochs, "Passes over the data")->capture_default_str();
+    cmd->add_option("--max-steps", o.max_steps, "Optimizer steps (overrides --epochs)");
+    cmd->add_option("--batch-size", o.batch_size, "Examples per micro-batch")->capture_default_str();
+    cmd->add_option("--accumulation", o.accumulation, "Micro-batches per optimizer step")->capture_default_str();
+    cmd->add_option("--max-length", o.max_length, "Tokens per text, [CLS] and [SEP] included (default: 128, or the model's positions)");
+    cmd->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
+    cmd->add_option("--warmup", o.warmup, "Warm-up as a fraction of the steps")->capture_default_str();
+    cmd->add_option("--schedule", o.schedule, "linear, cosine or constant after warm-up")->capture_default_str();
+    cmd->add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay (not on biases and LayerNorm)")->capture_default_str();
+    cmd->add_option("--max-grad-norm", o.max_grad_norm, "Clip the global gradient norm (0: off)")->capture_default_str();
+    cmd->add_option("--kl-weight", o.kl_weight, "starbucks: weight of each KL term")->capture_default_str();
+    cmd->add_flag("--detach-teacher", o.detach_teacher, "starbucks: stop the KL gradient into the largest pair");
+    cmd->add_flag("--2dmse-corrected", o.twodmse_corrected, "2dmse: uniform layer weight and a detached teacher (the upstream fix)");
+    cmd->add_flag("--no-dropout", o.no_dropout, "Turn dropout off");
+    cmd->add_option("--seed", o.seed, "Data order and dropout seed")->capture_default_str();
+    cmd->add_option("--dtype", o.dtype, "f32")->capture_default_str();
+    cmd->add_option("--backend", o.backend, "reference, cpu_eigen or cpu_onednn (default: the fastest compiled in)");
+    cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
+    cmd->add_option("--save-steps", o.save_steps, "Checkpoint every K steps (0: only at the end)")->capture_default_str();
+    cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept (the newest)")->capture_default_str();
+    cmd->add_option("--resume", o.resume, "latest (the newest checkpoint under --out) or a checkpoint folder");
+    cmd->add_flag("--skip-bad-rows", o.skip_bad_rows, "Skip malformed data rows (counted) instead of stopping at the first");
+    cmd->add_flag("--skip-non-finite", o.skip_non_finite, "Skip a step whose loss or gradient is NaN/inf (counted) instead of stopping");
+    cmd->set_config("--config", "", "TOML or INI file of option values (keys as the flags without --); flags on the command line win");
+}
+
+namespace {
+
+/// One metrics line per step; on resume the lines after the checkpoint's step are dropped.
+class metrics_log {
+public:
+    metrics_log(const fs::path& path, std::uint64_t keep_through_step) : path_(path) {
+        std::vector<std::string> kept;
+        if (keep_through_step > 0) {
+            std::ifstream in(path);
+            std::string line;
+            while (std::getline(in, line)) {
+                try {
+                    if (json::parse(line).at("step").get<std::uint64_t>() <= keep_through_step) kept.push_back(line);
+                } catch (const std::exception&) { // a torn last line of a killed run
+                }
+            }
+        }
+        out_.open(path, std::ios::trunc);
+        if (!out_) throw sb::io_error(path.string(), "cannot open for writing");
+        for (const auto& l : kept) out_ << l << '\n';
+    }
+    void write(const sb::train::step_report& r, double seconds) {
+        json terms = json::object();
+        for (const auto& t : r.terms) terms[t.name] = t.value;
+        out_ << json{{"step", r.step}, {"epoch", r.epoch}, {"lr", r.lr}, {"loss", r.loss}, {"grad_norm", r.grad_norm},
+                     {"skipped", r.skipped}, {"terms", terms}, {"elapsed_s", seconds}}
+                    .dump()
+             << '\n';
+        out_.flush();
+        if (!out_) throw sb::io_error(path_.string(), "write failed");
+    }
+
+private:
+    fs::path path_;
+    std::ofstream out_;
+};
+
+/// A bar redrawn in place on a terminal; a plain line every ~5 % otherwise.
+class progress {
+public:
+    explicit progress(std::string label) : label_(std::move(label)), tty_(::isatty(2) == 1) {}
+    void update(const sb::train::step_report& r, double seconds, std::uint64_t first_step) {
+        const double rate = double(r.step - first_step) / std::max(seconds, 1e-9);
+        const double eta = rate > 0 ? double(r.total_steps - r.step) / rate : 0;
+        std::string terms;
+        for (const auto& t : r.terms) {
+            if (t.name.rfind("loss_", 0) != 0) continue;
+            char buf[64];
+            std::snprintf(buf, sizeof buf, " %s %.3f", t.name.c_str() + 5, t.value);
+            terms += buf;
+        }
+        char head[160];
+        std::snprintf(head, sizeof head, "%s step %llu/%llu loss %.4f%s |", label_.c_str(), static_cast<unsigned long long>(r.step),
+                      static_cast<unsigned long long>(r.total_steps), r.loss, r.skipped ? " (skipped)" : "");
+        char tail[96];
+        std::snprintf(tail, sizeof tail, "| %.2f steps/s ETA %02d:%02d", rate, int(eta) / 60, int(eta) % 60);
+        const bool last = r.step == r.total_steps;
+        if (tty_) {
+            constexpr int width = 20;
+            const int filled = int(width * double(r.step) / double(std::max<std::uint64_t>(r.total_steps, 1)));
+            std::fprintf(stderr, "\r%s%s%s%s\033[K", head, std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(), tail);
+            std::fprintf(stderr, " %s%s", terms.c_str(), last ? "\n" : "");
+        } else if (last || r.step == first_step + 1 || r.step % std::max<std::uint64_t>(1, r.total_steps / 20) == 0) {
+            std::fprintf(stderr, "%s step %llu/%llu loss %.4f%s%s %.2f steps/s ETA %02d:%02d\n", label_.c_str(),
+                         static_cast<unsigned long long>(r.step), static_cast<unsigned long long>(r.total_steps), r.loss, terms.c_str(),
+                         r.skipped ? " (skipped)" : "", rate, int(eta) / 60, int(eta) % 60);
+        }
+        std::fflush(stderr);
+    }
+
+private:
+    std::string label_;
+    bool tty_;
+};
+
+/// The examples of --train for the chosen loss. @throws format_error naming file:line.
+std::vector<sb::train::example> read_examples(const train_options& o, sb::train::task_loss loss) {
+    sb::data::read_options ro;
+    ro.skip_bad_rows = o.skip_bad_rows;
+    sb::data::read_stats stats;
+    std::vector<sb::train::example> out;
+    if (loss == sb::train::task_loss::cosent) {
+        for (auto& p : sb::data::read_sts(o.train, ro, stats)) out.push_back({{std::move(p.text1), std::move(p.text2)}, p.score});
+    } else {
+        for (auto& p : sb::data::read_pairs(o.train, ro, stats)) {
+            sb::train::example e{{std::move(p.anchor), std::move(p.positive)}, 0};
+            if (p.negative) e.texts.push_back(std::move(*p.negative));
+            out.push_back(std::move(e));
+        }
+    }
+    if (stats.skipped)
+        std::fprintf(stderr, "%s: skipped %zu malformed row(s) of %zu; first: %s\n", o.train.c_str(), stats.skipped,
+                     stats.rows + stats.skipped, stats.first_skipped.empty() ? "" : stats.first_skipped.front().c_str());
+    if (out.empty()) throw sb::format_error(o.train, "data", "has no usable rows");
+    return out;
+}
+
+/// Files a checkpoint needs besides weights to be a loadable model folder: the source's config,
+/// tokenizer and sentence-transformers side files, and starbucks_config.json.
+void write_model_side_files(const fs::path& source, const fs::path& dir, const json& starbucks_config) {
+    for (const char* f : {"config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                          "added_tokens.json", "sentence_bert_config.json", "config_sentence_transformers.json"}) {
+        std::error_code ec;
+        if (!fs::exists(source / f, ec)) continue;
+        fs::copy_file(source / f, dir / f, fs::copy_options::overwrite_existing, ec);
+        if (ec) throw sb::io_error((dir / f).string(), "cannot copy from " + (source / f).string() + ": " + ec.message());
+    }
+    const std::string text = starbucks_config.dump(2) + "\n";
+    sb::io::write_file_atomically(dir / "starbucks_config.json", std::as_bytes(std::span(text.data(), text.size())));
+}
+
+/// Moves every entry of `from` into `to` (replacing same-named entries), then removes `from`.
+void move_entries(const fs::path& from, const fs::path& to) {
+    for (const auto& e : fs::directory_iterator(from)) {
+        std::error_code ec;
+        const fs::path target = to / e.path().filename();
+        if (fs::is_directory(target, ec)) fs::remove_all(target, ec);
+        fs::rename(e.path(), target, ec);
+        if (ec) throw sb::io_error(target.string(), "cannot move the trained model into place: " + ec.message());
+    }
+    fs::remove_all(from);
+}
+
+/// @brief Trains one model (all pairs, or one pair for `separate`) into `out` on backend B.
+template <class B>
+void train_one(const train_options& o, const sb::train::trainer_options& to, const std::vector<sb::train::example>& data,
+               const fs::path& out, std::size_t export_layers, const std::string& label, const json& starbucks_config) {
+    model_folder_t<B> m = open_model_on<B>(o.model);
+    const auto tokenizer = sb::text::wordpiece::load(m.tokenizer_dir);
+    sb::train::trainer<float, B> trainer(m.encoder, tokenizer, data, to);
+    const fs::path checkpoints = out / "checkpoints";
+    std::uint64_t resumed = 0;
+    if (!o.resume.empty()) {
+        fs::path from = o.resume;
+        if (o.resume == "latest") {
+            const auto all = sb::train::list_checkpoints(checkpoints);
+            if (all.empty()) throw sb::usage_error("--resume", "latest: no checkpoint under " + checkpoints.string());
+            from = all.back();
+        }
+        trainer.resume(from);
+        resumed = trainer.state().step;
+        std::fprintf(stderr, "%s resumed from %s at step %llu\n", label.c_str(), from.string().c_str(), static_cast<unsigned long long>(resumed));
+    }
+    metrics_log metrics(out / "metrics.jsonl", resumed);
+    progress bar(label);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto source = m.transformer_dir;
+    trainer.run(
+        [&](const sb::train::step_report& r) {
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            metrics.write(r, s);
+            bar.update(r, s, resumed);
+        },
+        checkpoints, [&](const fs::path& dir) { write_model_side_files(source, dir, starbucks_config); });
+    // The last checkpoint is a complete model folder: export its first N layers into `out`.
+    export_model(sb::train::list_checkpoints(checkpoints).back(), out / ".model.partial", export_layers);
+    move_entries(out / ".model.partial", out);
+}
+
+} // namespace
+
+int run_train(const train_options& in) {
+    const train_options& o = in;
+    if (o.dtype != "f32")
+        throw sb::unsupported_error("--dtype", o.dtype + " training is not implemented yet; use f32 (bf16 GEMMs exist in cpu_onednn, the bf16 training path does not)");
+    const auto method = sb::train::parse_strategy(o.strategy);
+    const auto loss = sb::train::parse_task_loss(o.loss);
+    const sb::nn::bert_config config = read_config(o.model);
+    const auto pairs = o.pairs.empty() ? sb::matryoshka::default_pairs(config.num_hidden_layers, config.hidden_size)
+                                       : sb::matryoshka::pair_list::parse(o.pairs);
+    pairs.check_fits(config.num_hidden_layers, config.hidden_size, "--pairs");
+    const fs::path out = o.out;
+    std::error_code ec;
+    if (o.resume.empty() && fs::exists(out, ec) && !fs::is_empty(out, ec))
+        throw sb::usage_error("--out", out.string() + " is not empty; choose a new folder, or continue with --resume latest");
+    if (o.resume == "latest" && method != sb::train::strategy::separate && sb::train::list_checkpoints(out / "checkpoints").empty())
+        throw sb::usage_error("--resume", "latest: no checkpoint under " + (out / "checkpoints").string());
+    const auto data = read_examples(o, loss); // a malformed row stops us before anything is created
+
+    sb::train::trainer_options to;
+    to.objective.method = method;
+    to.objective.loss = loss;
+    to.objective.pairs = pairs;
+    to.objective.kl_weight = o.kl_weight;
+    to.objective.detach_teacher = o.detach_teacher;
+    to.objective.twodmse_corrected = o.twodmse_corrected;
+    to.objective.seed = o.seed;
+    to.batch_size = positive("--batch-size", o.batch_size);
+    to.epochs = positive("--epochs", o.epochs);
+    to.max_steps = o.max_steps;
+    to.accumulation = positive("--accumulation", o.accumulation);
+    // Unset: 128 tokens, or fewer when the model's positions end sooner.
+    to.max_length = o.max_length == 0 ? std::min<std::size_t>(128, config.max_position_embeddings) : positive("--max-length", o.max_length);
+    if (to.max_length > config.max_position_embeddings)
+        throw sb::usage_error("--max-length", std::to_string(to.max_length) + " exceeds max_position_embeddings " +
+                                                  std::to_string(config.max_position_embeddings));
+    if (!(o.lr > 0) || !std::isfinite(o.lr)) throw sb::usage_error("--lr", "must be a positive number");
+    if (!(o.warmup >= 0 && o.warmup <= 1)) throw sb::usage_error("--warmup", "is a fraction of the steps in [0, 1]");
+    to.lr = o.lr;
+    to.warmup_ratio = o.warmup;
+    to.schedule = sb::optim::parse_schedule(o.schedule);
+    to.weight_decay = o.weight_decay;
+    to.max_grad_norm = o.max_grad_norm;
+    to.dropout = !o.no_dropout;
+    to.skip_non_finite = o.skip_non_finite;
+    to.save_steps = o.save_steps;
+    to.keep_checkpoints = positive("--keep-checkpoints", o.keep_checkpoints);
+    to.seed = o.seed;
+
+    // starbucks_config.json (ECOSYSTEM.md): the trained pairs, pooling, method and loss settings.
+    const std::string method_name = method == sb::train::strategy::starbucks ? "srl" : o.strategy;
+    json recorded = {{"format_version", 1},
+                     {"pooling", "mean"},
+                     {"normalize", false},
+                     {"method", method_name},
+                     {"loss", {{"name", o.loss}, {"scale", 20}, {"kl_weight", o.kl_weight}, {"detach_teacher", o.detach_teacher},
+                               {"twodmse_corrected", o.twodmse_corrected}}},
+                     {"similarity", "cosine"},
+                     {"command", command_line()},
+                     {"version", STARBUCKS_VERSION_STRING}};
+    json trained = json::array();
+    for (const auto& p : pairs) trained.push_back(json::array({p.layers, p.dim}));
+    recorded["pairs"] = trained;
+
+    const std::string backend = choose_backend(o.backend, o.threads);
+    fs::create_directories(out, ec);
+    if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());
+    std::fprintf(stderr, "train: %zu examples, strategy %s, loss %s, pairs %s, backend %s\n", data.size(), o.strategy.c_str(), o.loss.c_str(),
+                 pairs.to_string().c_str(), backend.c_str());
+    const auto run_one = [&](const sb::train::trainer_options& opts, const fs::path& dir, std::size_t layers, const std::string& label,
+                             const json& rec) {
+        with_backend(backend, [&]<class B>(std::type_identity<B>) { train_one<B>(o, opts, data, dir, layers, label, rec); });
+    };
+    if (method != sb::train::strategy::separate) {
+        run_one(to, out, config.num_hidden_layers, "train", recorded);
+        std::fprintf(stderr, "train: model written to %s\n", out.string().c_str());
+        return 0;
+    }
+    // separate: one model per pair, each its own folder (first n layers, full width), listed in
+    // the top-level starbucks_config.json so that `eval sts` scores each pair with its own model.
+    json models = json::object();
+    for (const auto& p : pairs) {
+        const std::string name = sb::matryoshka::label(p);
+        const fs::path dir = out / "separate" / name;
+        models[name] = (fs::path("separate") / name).string();
+        if (fs::exists(dir / "model.safetensors", ec) && !o.resume.empty()) continue; // finished before the resume
+        auto one = to;
+        one.objective.pairs = sb::matryoshka::pair_list({p});
+        json rec = recorded;
+        rec["pairs"] = json::array({json::array({p.layers, p.dim})});
+        train_options sub = o;
+        if (!o.resume.empty() && sb::train::list_checkpoints(dir / "checkpoints").empty()) sub.resume.clear();
+        fs::create_directories(dir, ec);
+        with_backend(backend, [&]<class B>(std::type_identity<B>) { train_one<B>(sub, one, data, dir, p.layers, "train " + name, rec); });
+    }
+    recorded["separate_models"] = models;
+    const std::string text = recorded.dump(2) + "\n";
+    sb::io::write_file_atomically(out / "starbucks_config.json", std::as_bytes(std::span(text.data(), text.size())));
+    std::fprintf(stderr, "train: %zu separate models written under %s\n", pairs.size(), (out / "separate").string().c_str());
+    return 0;
+}
+
+} // namespace starbucks_cli
