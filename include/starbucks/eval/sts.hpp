@@ -14,6 +14,7 @@
 #include "../autograd/autograd.hpp"
 #include "../config.hpp"
 #include "../core/error.hpp"
+#include "../data/token_batch.hpp"
 #include "../matryoshka/pairs.hpp"
 #include "../nn/bert_encoder.hpp"
 #include "../nn/pooling.hpp"
@@ -82,20 +83,9 @@ std::vector<sts_result> evaluate_sts(nn::bert_encoder<T, B>& model, const text::
         for (std::size_t r = 0; r < rows; ++r) texts.push_back(data[begin + r].text1);
         for (std::size_t r = 0; r < rows; ++r) texts.push_back(data[begin + r].text2);
         for (std::size_t r = 0; r < rows; ++r) gold.push_back(data[begin + r].score);
-        const auto enc = tokenizer.encode_batch(texts, text::encode_options{o.max_length, true, text::padding::longest});
-        const std::size_t n = enc.size(), tokens = enc.front().ids.size();
-        nn::id_tensor<B> ids(n, tokens);
-        nn::mask_tensor<T, B> mask(n, tokens);
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t t = 0; t < tokens; ++t) {
-                const auto id = enc[i].ids[t];
-                if (id < 0 || static_cast<std::size_t>(id) >= model.config.vocab_size)
-                    throw model_error("starbucks::eval::evaluate_sts", "token id " + std::to_string(id),
-                                      "is outside the model's vocab_size " + std::to_string(model.config.vocab_size));
-                ids(i, t) = id;
-                mask(i, t) = static_cast<T>(enc[i].attention_mask[t]);
-            }
-        const auto hidden = model(ids, mask, deepest);
+        const auto batch = starbucks::data::tokenize<T, B>(tokenizer, texts, o.max_length, model.config.vocab_size, "starbucks::eval::evaluate_sts");
+        const auto& mask = batch.mask;
+        const auto hidden = model(batch.ids, mask, deepest);
         std::vector<std::optional<autograd::var<T, dextents<2>, B>>> pooled(hidden.size());
         for (std::size_t k = 0; k < sizes.size(); ++k) {
             const auto [layer, dim] = sizes[k];

@@ -22,6 +22,7 @@
 #include "../config.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
+#include "../data/token_batch.hpp"
 #include "../nn/bert_encoder.hpp"
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
@@ -221,22 +222,11 @@ private:
         for (std::size_t c = 0; c < columns_; ++c)
             for (std::size_t r = 0; r < rows; ++r) texts.push_back(data_[ord[begin + r]].texts[c]);
         for (std::size_t r = 0; r < rows; ++r) layout.scores.push_back(static_cast<T>(data_[ord[begin + r]].score));
-        const auto enc = tokenizer_.encode_batch(texts, text::encode_options{o_.max_length, true, text::padding::longest});
-        const std::size_t n = enc.size(), tokens = enc.front().ids.size();
-        nn::id_tensor<B> ids(n, tokens);
-        nn::mask_tensor<T, B> mask(n, tokens);
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t t = 0; t < tokens; ++t) {
-                const auto id = enc[i].ids[t];
-                if (id < 0 || static_cast<std::size_t>(id) >= model_.config.vocab_size)
-                    throw model_error("starbucks::train::trainer", "token id " + std::to_string(id),
-                                      "is outside the model's vocab_size " + std::to_string(model_.config.vocab_size));
-                ids(i, t) = id;
-                mask(i, t) = static_cast<T>(enc[i].attention_mask[t]);
-            }
+        const auto batch = starbucks::data::tokenize<T, B>(tokenizer_, texts, o_.max_length, model_.config.vocab_size, "starbucks::train::trainer");
+        const auto& mask = batch.mask;
         tape.clear();
         auto on = tape.activate();
-        const auto hidden = model_(ids, mask, layers_needed(o_.objective, model_.n_layers()));
+        const auto hidden = model_(batch.ids, mask, layers_needed(o_.objective, model_.n_layers()));
         auto total = objective(o_.objective, hidden, mask, layout, state_.step);
         std::vector<autograd::loss_term> seeds = total.loss_terms();
         for (auto& s : seeds) s.weight *= weight;
