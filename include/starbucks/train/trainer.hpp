@@ -30,6 +30,7 @@
 #include "../text/wordpiece.hpp"
 #include "checkpoint.hpp"
 #include "objective.hpp"
+#include "step_loop.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace train {
@@ -83,23 +84,6 @@ inline nlohmann::json to_json(const trainer_options& o) {
             {"seed", o.seed}};
 }
 
-/// What one optimizer step did, for progress bars and metrics.
-struct step_report {
-    std::uint64_t step = 0;  ///< 1-based: steps completed including this one
-    std::uint64_t total_steps = 0;
-    std::uint64_t epoch = 0;
-    double lr = 0;
-    double loss = 0;         ///< weighted total, averaged over micro-batches
-    double grad_norm = 0;    ///< before clipping
-    bool skipped = false;    ///< non-finite and skipped (no update)
-    std::vector<matryoshka::term_report> terms; ///< averaged over micro-batches
-};
-
-/// True for a parameter AdamW should not decay: biases and LayerNorm gains/shifts.
-inline bool exempt_from_decay(std::string_view name) {
-    return name.ends_with(".bias") || name.find("LayerNorm") != std::string_view::npos;
-}
-
 /// @brief Fine-tunes `model` on `data` with the objective of `options`.
 ///
 /// Guarantees: the data order depends only on (seed, epoch); dropout only on the encoder's
@@ -126,11 +110,7 @@ public:
         // run (whose weights come from a checkpoint) draws the same masks.
         model_.dropout_seed = o_.seed ^ 0xd409u;
         params_ = model_.parameters();
-        for (const auto& [name, value] : params_)
-            std::visit([&](const auto& v) {
-                optimizer_.add(v, !exempt_from_decay(name));
-                states_.push_back(v.state());
-            }, value);
+        states_ = register_parameters(params_, optimizer_);
         batches_per_epoch_ = (data_.size() + o_.batch_size - 1) / o_.batch_size;
         const std::size_t per_epoch = (batches_per_epoch_ + o_.accumulation - 1) / o_.accumulation;
         total_steps_ = o_.max_steps ? o_.max_steps : per_epoch * o_.epochs;
@@ -162,51 +142,25 @@ public:
     /// (unless skipping); io_error when a checkpoint cannot be written (earlier ones stay).
     void run(const std::function<void(const step_report&)>& on_step, const std::filesystem::path& checkpoints = {},
              const std::function<void(const std::filesystem::path&)>& write_extra = {}) {
-        const optim::schedule lr{o_.lr, static_cast<std::size_t>(std::ceil(o_.warmup_ratio * double(total_steps_))), total_steps_, o_.schedule};
         model_.training = o_.dropout;
-        autograd::tape tape;
-        while (state_.step < total_steps_) {
-            step_report report{state_.step + 1, total_steps_, state_.epoch, lr(state_.step), 0, 0, false, {}};
-            std::optional<std::string> bad;
-            for (std::size_t micro = 0; micro < o_.accumulation; ++micro) {
-                if (state_.batch_in_epoch >= batches_per_epoch_) {
-                    ++state_.epoch;
-                    state_.batch_in_epoch = 0;
-                }
-                const auto total = micro_batch(tape, state_.epoch, state_.batch_in_epoch++, 1.0 / double(o_.accumulation));
-                accumulate_report(report, total, micro == 0);
-                if (!bad)
-                    if (const auto* t = total.first_non_finite()) bad = "loss term " + t->name + " is " + std::to_string(t->value);
+        const step_settings settings{total_steps_, o_.accumulation, o_.lr, o_.warmup_ratio, o_.schedule, o_.max_grad_norm,
+                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints};
+        const auto next = [&](autograd::tape& tape, double weight) {
+            if (state_.batch_in_epoch >= batches_per_epoch_) {
+                ++state_.epoch;
+                state_.batch_in_epoch = 0;
             }
-            report.grad_norm = o_.max_grad_norm > 0 ? optim::clip_grad_norm(states_, o_.max_grad_norm) : optim::grad_norm(states_);
-            if (!bad && !std::isfinite(report.grad_norm)) bad = "the gradient norm is " + std::to_string(report.grad_norm);
-            if (bad) {
-                if (!o_.skip_non_finite)
-                    throw numeric_error("step " + std::to_string(state_.step + 1), "", *bad + "; nothing of this step was saved (skip such steps with --skip-non-finite)");
-                report.skipped = true;
-                ++state_.skipped_steps;
-            } else {
-                optimizer_.step(report.lr);
-            }
-            optimizer_.zero_grad();
-            ++state_.step;
-            state_.encoder_forwards = model_.training_forwards();
-            if (on_step) on_step(report);
-            const bool last = state_.step == total_steps_;
-            if (!checkpoints.empty() && ((o_.save_steps && state_.step % o_.save_steps == 0) || last))
-                save_checkpoint(checkpoints, state_, params_, optimizer_, write_extra, o_.keep_checkpoints);
-        }
+            return micro_batch(tape, state_.epoch, state_.batch_in_epoch++, weight);
+        };
+        run_steps(state_, settings, optimizer_, params_, states_, next, [&] { return model_.training_forwards(); }, on_step, checkpoints,
+                  write_extra);
         model_.training = false;
     }
 
 private:
-    /// The example order of an epoch: a Fisher-Yates shuffle from (seed, epoch).
     const std::vector<std::size_t>& order(std::uint64_t epoch) {
         if (order_epoch_ != epoch || order_.empty()) {
-            order_.resize(data_.size());
-            std::iota(order_.begin(), order_.end(), std::size_t{0});
-            const rng_stream shuffle{o_.seed, 0x5eed0000ull + epoch};
-            for (std::size_t i = order_.size(); i-- > 1;) std::swap(order_[i], order_[shuffle.bits(i) % (i + 1)]);
+            order_ = epoch_order(data_.size(), o_.seed, epoch);
             order_epoch_ = epoch;
         }
         return order_;
@@ -233,17 +187,6 @@ private:
         tape.backward(seeds);
         tape.clear();
         return total;
-    }
-
-    void accumulate_report(step_report& r, const matryoshka::multi_target<T, B>& total, bool first) const {
-        const double w = 1.0 / double(o_.accumulation);
-        r.loss += w * total.total();
-        if (first) {
-            r.terms = total.terms();
-            for (auto& t : r.terms) t.value *= w;
-            return;
-        }
-        for (std::size_t i = 0; i < r.terms.size() && i < total.terms().size(); ++i) r.terms[i].value += w * total.terms()[i].value;
     }
 
     nn::bert_encoder<T, B>& model_;

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+// train::pretrainer: SMAE (or plain MLM) pre-training on tokenized documents. Each step draws
+// documents in a per-epoch shuffled order, cuts a random window from long ones, masks both
+// copies, and runs the shared step loop (accumulation, clipping, NaN skipping, checkpoints).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../autograd/autograd.hpp"
+#include "../config.hpp"
+#include "../core/error.hpp"
+#include "../nn/bert_for_smae.hpp"
+#include "../optim/adamw.hpp"
+#include "../text/wordpiece.hpp"
+#include "checkpoint.hpp"
+#include "masking.hpp"
+#include "smae_objective.hpp"
+#include "step_loop.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace train {
+
+/// @brief Pre-training settings; the defaults are METHOD.md section 4's (lr 1e-4 cosine, 5 %
+/// warm-up, weight decay 0.001, NaN steps skipped) at a batch size a CPU can hold.
+struct pretrainer_options {
+    pretrain_method method = pretrain_method::smae;
+    matryoshka::pair_list pairs;      ///< smae only
+    masking_options masking;
+    std::size_t batch_size = 16;      ///< sequences per micro-batch
+    std::size_t epochs = 1;
+    std::size_t max_steps = 0;        ///< optimizer steps; 0 = epochs over the documents
+    std::size_t accumulation = 1;
+    std::size_t max_length = 128;     ///< tokens per sequence, [CLS] and [SEP] included
+    double lr = 1e-4;
+    double warmup_ratio = 0.05;
+    optim::schedule_kind schedule = optim::schedule_kind::cosine;
+    double weight_decay = 0.001;
+    double max_grad_norm = 1.0;
+    bool dropout = true;
+    bool skip_non_finite = true;
+    std::size_t save_steps = 0;
+    std::size_t keep_checkpoints = 2;
+    std::uint64_t seed = 42;          ///< document order, windows, masks and dropout
+};
+
+/// The options that must match when a run resumes.
+inline nlohmann::json to_json(const pretrainer_options& o) {
+    return {{"objective", to_string(o.method)},
+            {"pairs", o.method == pretrain_method::smae ? o.pairs.to_flag() : std::string()},
+            {"encoder_ratio", o.masking.encoder_ratio},
+            {"decoder_ratio", o.masking.decoder_ratio},
+            {"batch_size", o.batch_size},
+            {"epochs", o.epochs},
+            {"max_steps", o.max_steps},
+            {"accumulation", o.accumulation},
+            {"max_length", o.max_length},
+            {"lr", o.lr},
+            {"warmup_ratio", o.warmup_ratio},
+            {"weight_decay", o.weight_decay},
+            {"max_grad_norm", o.max_grad_norm},
+            {"dropout", o.dropout},
+            {"seed", o.seed}};
+}
+
+/// @brief Pre-trains `model` on `documents` (WordPiece ids without [CLS]/[SEP]).
+///
+/// The masks of a sequence depend only on (seed, epoch, its position in the epoch's order), so
+/// `resume` then `run` gives bitwise the weights of an uninterrupted run (same backend and
+/// threads).
+template <class T, class B = backend::reference>
+class pretrainer {
+public:
+    /// @throws usage_error for no documents, an empty document, options out of range, pairs
+    /// beyond the model, max_length beyond its positions or a tokenizer whose vocabulary is not the model's.
+    pretrainer(nn::bert_for_smae<T, B>& model, const text::wordpiece& tokenizer, std::vector<std::vector<text::token_id>> documents,
+               pretrainer_options options)
+        : model_(model), roles_(token_roles::of(tokenizer)), docs_(std::move(documents)), o_(std::move(options)),
+          optimizer_(optim::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay}) {
+        static const std::string where = "starbucks::train::pretrainer";
+        if (docs_.empty()) throw usage_error(where, "no documents");
+        for (std::size_t i = 0; i < docs_.size(); ++i)
+            if (docs_[i].empty()) throw usage_error(where, "document " + std::to_string(i + 1) + " has no tokens");
+        if (o_.batch_size == 0 || o_.accumulation == 0) throw usage_error(where, "batch size and accumulation must be positive");
+        const auto& c = model_.config();
+        if (roles_.vocab_size() != c.vocab_size)
+            throw usage_error(where, "the tokenizer has " + std::to_string(roles_.vocab_size()) + " tokens and the model's vocab_size is " +
+                                         std::to_string(c.vocab_size) + "; use the model's own vocabulary");
+        if (o_.max_length < 3 || o_.max_length > c.max_position_embeddings)
+            throw usage_error("--max-length", std::to_string(o_.max_length) + " is outside 3.." + std::to_string(c.max_position_embeddings) +
+                                                  " (the model's max_position_embeddings)");
+        if (!(o_.masking.encoder_ratio > 0 && o_.masking.encoder_ratio <= o_.masking.decoder_ratio && o_.masking.decoder_ratio < 1))
+            throw usage_error(where, "masking ratios must satisfy 0 < encoder <= decoder < 1");
+        if (o_.method == pretrain_method::smae) o_.pairs.check_fits(c.num_hidden_layers, c.hidden_size, "--pairs");
+        model_.mlm.bert.dropout_seed = o_.seed ^ 0xd409u;
+        params_ = model_.parameters();
+        states_ = register_parameters(params_, optimizer_);
+        batches_per_epoch_ = (docs_.size() + o_.batch_size - 1) / o_.batch_size;
+        const std::size_t per_epoch = (batches_per_epoch_ + o_.accumulation - 1) / o_.accumulation;
+        total_steps_ = o_.max_steps ? o_.max_steps : per_epoch * o_.epochs;
+        state_.options = to_json(o_);
+    }
+
+    std::uint64_t total_steps() const noexcept { return total_steps_; }
+    const train_state& state() const noexcept { return state_; }
+    const pretrainer_options& options() const noexcept { return o_; }
+
+    /// @brief Continues from a checkpoint folder written by this pretrainer.
+    /// @throws usage_error naming an option that differs; io/format/model errors from the files.
+    void resume(const std::filesystem::path& checkpoint) {
+        train_state s = load_checkpoint(checkpoint, model_, optimizer_);
+        for (const auto& [key, value] : state_.options.items())
+            if (!s.options.contains(key) || s.options[key] != value)
+                throw usage_error((checkpoint / "trainer_state.json").string(),
+                                  "option \"" + key + "\" was " + (s.options.contains(key) ? s.options[key].dump() : "absent") +
+                                      " in the checkpoint's run and is " + value.dump() + " now; resume with the same options");
+        state_ = std::move(s);
+        model_.mlm.bert.set_training_forwards(state_.encoder_forwards);
+    }
+
+    /// @brief The masked sequences of micro-batch `index` of `epoch` (what a step trains on).
+    std::vector<masked_sequence> sequences(std::uint64_t epoch, std::uint64_t index) {
+        const auto& ord = order(epoch);
+        const std::size_t begin = static_cast<std::size_t>(index) * o_.batch_size;
+        const std::size_t rows = std::min(o_.batch_size, docs_.size() - begin);
+        std::vector<masked_sequence> out;
+        out.reserve(rows);
+        for (std::size_t r = 0; r < rows; ++r) {
+            const std::uint64_t key = epoch * docs_.size() + begin + r;
+            const auto ids = sequence_window(docs_[ord[begin + r]], o_.max_length, roles_, o_.seed, key);
+            out.push_back(mask_sequence(ids, roles_, o_.seed, key, o_.masking));
+        }
+        return out;
+    }
+
+    /// @brief Trains until total_steps (see run_steps for the callbacks and errors).
+    void run(const std::function<void(const step_report&)>& on_step, const std::filesystem::path& checkpoints = {},
+             const std::function<void(const std::filesystem::path&)>& write_extra = {}) {
+        model_.mlm.bert.training = o_.dropout;
+        const step_settings settings{total_steps_, o_.accumulation, o_.lr, o_.warmup_ratio, o_.schedule, o_.max_grad_norm,
+                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints};
+        const auto next = [&](autograd::tape& tape, double weight) {
+            if (state_.batch_in_epoch >= batches_per_epoch_) {
+                ++state_.epoch;
+                state_.batch_in_epoch = 0;
+            }
+            const auto batch = collate<T, B>(sequences(state_.epoch, state_.batch_in_epoch++));
+            tape.clear();
+            auto on = tape.activate();
+            auto total = smae_objective(model_, batch, o_.pairs, o_.method);
+            std::vector<autograd::loss_term> seeds = total.loss_terms();
+            for (auto& s : seeds) s.weight *= weight;
+            tape.backward(seeds);
+            tape.clear();
+            return total;
+        };
+        run_steps(state_, settings, optimizer_, params_, states_, next, [&] { return model_.mlm.bert.training_forwards(); }, on_step,
+                  checkpoints, write_extra);
+        model_.mlm.bert.training = false;
+    }
+
+private:
+    const std::vector<std::size_t>& order(std::uint64_t epoch) {
+        if (order_epoch_ != epoch || order_.empty()) {
+            order_ = epoch_order(docs_.size(), o_.seed, epoch);
+            order_epoch_ = epoch;
+        }
+        return order_;
+    }
+
+    nn::bert_for_smae<T, B>& model_;
+    token_roles roles_;
+    std::vector<std::vector<text::token_id>> docs_;
+    pretrainer_options o_;
+    optim::adamw<T, B> optimizer_;
+    nn::parameter_list<T, B> params_;
+    std::vector<std::shared_ptr<autograd::var_state<T, B>>> states_;
+    std::size_t batches_per_epoch_ = 0;
+    std::uint64_t total_steps_ = 0;
+    train_state state_;
+    std::vector<std::size_t> order_;
+    std::uint64_t order_epoch_ = ~std::uint64_t{0};
+};
+
+} // namespace train
+STARBUCKS_NAMESPACE_END

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// train::run_steps: the optimizer-step loop fine-tuning and pre-training share. Micro-batches
+// accumulate into one step, the gradient is clipped, a non-finite loss or gradient stops the
+// run (or skips the step), AdamW follows the schedule, and checkpoints are written atomically.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../autograd/autograd.hpp"
+#include "../config.hpp"
+#include "../core/error.hpp"
+#include "../core/rng.hpp"
+#include "../matryoshka/multi_target.hpp"
+#include "../nn/module.hpp"
+#include "../optim/adamw.hpp"
+#include "../optim/clip.hpp"
+#include "../optim/schedule.hpp"
+#include "checkpoint.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace train {
+
+/// What one optimizer step did, for progress bars and metrics.
+struct step_report {
+    std::uint64_t step = 0;  ///< 1-based: steps completed including this one
+    std::uint64_t total_steps = 0;
+    std::uint64_t epoch = 0;
+    double lr = 0;
+    double loss = 0;         ///< weighted total, averaged over micro-batches
+    double grad_norm = 0;    ///< before clipping
+    bool skipped = false;    ///< non-finite and skipped (no update)
+    std::vector<matryoshka::term_report> terms; ///< averaged over micro-batches
+};
+
+/// True for a parameter AdamW should not decay: biases and LayerNorm gains/shifts.
+inline bool exempt_from_decay(std::string_view name) {
+    return name.ends_with(".bias") || name.find("LayerNorm") != std::string_view::npos;
+}
+
+/// The example order of an epoch: a Fisher-Yates shuffle of 0..n-1 from (seed, epoch).
+inline std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch) {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const rng_stream shuffle{seed, 0x5eed0000ull + epoch};
+    for (std::size_t i = order.size(); i-- > 1;) std::swap(order[i], order[shuffle.bits(i) % (i + 1)]);
+    return order;
+}
+
+/// The loop's settings (the trainers' options map onto them).
+struct step_settings {
+    std::uint64_t total_steps = 0;
+    std::size_t accumulation = 1;
+    double lr = 5e-5;
+    double warmup_ratio = 0.1;
+    optim::schedule_kind schedule = optim::schedule_kind::linear;
+    double max_grad_norm = 1.0;  ///< 0 disables clipping
+    bool skip_non_finite = false;
+    std::size_t save_steps = 0;
+    std::size_t keep_checkpoints = 2;
+};
+
+/// Registers every parameter with `optimizer` (biases and LayerNorm without decay) and returns their states.
+template <class T, class B>
+std::vector<std::shared_ptr<autograd::var_state<T, B>>> register_parameters(const nn::parameter_list<T, B>& params, optim::adamw<T, B>& optimizer) {
+    std::vector<std::shared_ptr<autograd::var_state<T, B>>> states;
+    for (const auto& [name, value] : params)
+        std::visit([&](const auto& v) {
+            optimizer.add(v, !exempt_from_decay(name));
+            states.push_back(v.state());
+        }, value);
+    return states;
+}
+
+/// @brief Runs optimizer steps from `state.step` to `s.total_steps`.
+///
+/// `micro_batch(tape, weight)` runs the forward and backward of the next micro-batch (seeding
+/// its loss with `weight`) and returns its multi-target; `forwards()` reads the model's dropout
+/// counter after a step, which `state.encoder_forwards` records. `on_step` sees every step;
+/// checkpoints go under `checkpoints` (when not empty) every save_steps and at the end, with
+/// `write_extra(dir)` adding files. @throws numeric_error naming the step and the term when a
+/// loss or gradient is not finite (unless skipping); io_error from checkpoints (earlier ones stay).
+template <class T, class B, class MicroBatch, class Forwards>
+void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& optimizer, const nn::parameter_list<T, B>& params,
+               const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& states, MicroBatch&& micro_batch, Forwards&& forwards,
+               const std::function<void(const step_report&)>& on_step, const std::filesystem::path& checkpoints,
+               const std::function<void(const std::filesystem::path&)>& write_extra) {
+    const optim::schedule lr{s.lr, static_cast<std::size_t>(std::ceil(s.warmup_ratio * double(s.total_steps))), s.total_steps, s.schedule};
+    autograd::tape tape;
+    const double w = 1.0 / double(s.accumulation);
+    while (state.step < s.total_steps) {
+        step_report report{state.step + 1, s.total_steps, state.epoch, lr(state.step), 0, 0, false, {}};
+        std::optional<std::string> bad;
+        for (std::size_t micro = 0; micro < s.accumulation; ++micro) {
+            const matryoshka::multi_target<T, B> total = micro_batch(tape, w);
+            report.loss += w * total.total();
+            if (micro == 0) {
+                report.terms = total.terms();
+                for (auto& t : report.terms) t.value *= w;
+            } else {
+                for (std::size_t i = 0; i < report.terms.size() && i < total.terms().size(); ++i) report.terms[i].value += w * total.terms()[i].value;
+            }
+            if (!bad)
+                if (const auto* t = total.first_non_finite()) bad = "loss term " + t->name + " is " + std::to_string(t->value);
+        }
+        report.grad_norm = s.max_grad_norm > 0 ? optim::clip_grad_norm(states, s.max_grad_norm) : optim::grad_norm(states);
+        if (!bad && !std::isfinite(report.grad_norm)) bad = "the gradient norm is " + std::to_string(report.grad_norm);
+        if (bad) {
+            if (!s.skip_non_finite)
+                throw numeric_error("step " + std::to_string(state.step + 1), "", *bad + "; nothing of this step was saved (skip such steps with --skip-non-finite)");
+            report.skipped = true;
+            ++state.skipped_steps;
+        } else {
+            optimizer.step(report.lr);
+        }
+        optimizer.zero_grad();
+        ++state.step;
+        state.encoder_forwards = forwards();
+        if (on_step) on_step(report);
+        const bool last = state.step == s.total_steps;
+        if (!checkpoints.empty() && ((s.save_steps && state.step % s.save_steps == 0) || last))
+            save_checkpoint(checkpoints, state, params, optimizer, write_extra, s.keep_checkpoints);
+    }
+}
+
+} // namespace train
+STARBUCKS_NAMESPACE_END
