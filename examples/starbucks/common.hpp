@@ -140,6 +140,36 @@ void add_train(CLI::App& app, train_options& o);
 void export_model(const std::filesystem::path& src, const std::filesystem::path& out, std::size_t layers);
 int run_train(const train_options& o);
 
+struct pretrain_options {
+    std::string init, config, vocab, out;
+    std::vector<std::string> corpus;
+    std::string corpus_layout = "lines";
+    std::string objective = "smae";
+    std::string pairs;               // empty: the default list for the model
+    std::int64_t max_length = 0;     // unset: min(128, max_position_embeddings)
+    std::size_t steps = 0;
+    std::int64_t epochs = 1;
+    std::int64_t batch_size = 16;
+    std::int64_t accumulation = 1;
+    double lr = 1e-4;
+    double warmup = 0.05;
+    double weight_decay = 0.001;
+    double max_grad_norm = 1.0;
+    bool no_dropout = false;
+    std::uint64_t seed = 42;
+    std::string dtype = "f32";
+    std::string backend;
+    std::int64_t threads = 0;
+    std::size_t save_steps = 0;
+    std::int64_t keep_checkpoints = 2;
+    std::string resume;
+    bool skip_bad_lines = false;
+    bool stop_on_non_finite = false;
+    bool quiet = false;
+};
+void add_pretrain(CLI::App& app, pretrain_options& o);
+int run_pretrain(const pretrain_options& o);
+
 struct eval_options {
     std::string model;
     std::vector<std::string> data;

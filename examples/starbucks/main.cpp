@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
     cli::eval_options eval;
     cli::add_train(app, train);
     cli::add_eval(app, eval);
+    cli::pretrain_options pretrain;
+    cli::add_pretrain(app, pretrain);
     for (int i = 0; i < argc; ++i) cli::command_line() += (i ? " " : "") + std::string(argv[i]);
 
     try {
@@ -82,6 +84,7 @@ int main(int argc, char** argv) {
         if (app.got_subcommand("export")) return cli::run_export(export_);
         if (app.got_subcommand("train")) return cli::run_train(train);
         if (app.got_subcommand("eval")) return cli::run_eval_sts(eval);
+        if (app.got_subcommand("pretrain")) return cli::run_pretrain(pretrain);
         throw starbucks::internal_error("command line", "no subcommand ran");
     } catch (const starbucks::error& e) {
         print_error(e.what());

@@ -26,6 +26,7 @@
 #include <starbucks/train/trainer.hpp>
 
 #include "common.hpp"
+#include "progress.hpp"
 #include "runtime.hpp"
 
 namespace starbucks_cli {
@@ -69,79 +70,6 @@ void add_train(CLI::App& app, train_options& o) {
 }
 
 namespace {
-
-/// One metrics line per step; on resume the lines after the checkpoint's step are dropped.
-class metrics_log {
-public:
-    metrics_log(const fs::path& path, std::uint64_t keep_through_step) : path_(path) {
-        std::vector<std::string> kept;
-        if (keep_through_step > 0) {
-            std::ifstream in(path);
-            std::string line;
-            while (std::getline(in, line)) {
-                try {
-                    if (json::parse(line).at("step").get<std::uint64_t>() <= keep_through_step) kept.push_back(line);
-                } catch (const std::exception&) { // a torn last line of a killed run
-                }
-            }
-        }
-        out_.open(path, std::ios::trunc);
-        if (!out_) throw sb::io_error(path.string(), "cannot open for writing");
-        for (const auto& l : kept) out_ << l << '\n';
-    }
-    void write(const sb::train::step_report& r, double seconds) {
-        json terms = json::object();
-        for (const auto& t : r.terms) terms[t.name] = t.value;
-        out_ << json{{"step", r.step}, {"epoch", r.epoch}, {"lr", r.lr}, {"loss", r.loss}, {"grad_norm", r.grad_norm},
-                     {"skipped", r.skipped}, {"terms", terms}, {"elapsed_s", seconds}}
-                    .dump()
-             << '\n';
-        out_.flush();
-        if (!out_) throw sb::io_error(path_.string(), "write failed");
-    }
-
-private:
-    fs::path path_;
-    std::ofstream out_;
-};
-
-/// A bar redrawn in place on a terminal; a plain line every ~5 % otherwise.
-class progress {
-public:
-    explicit progress(std::string label) : label_(std::move(label)), tty_(::isatty(2) == 1) {}
-    void update(const sb::train::step_report& r, double seconds, std::uint64_t first_step) {
-        const double rate = double(r.step - first_step) / std::max(seconds, 1e-9);
-        const double eta = rate > 0 ? double(r.total_steps - r.step) / rate : 0;
-        std::string terms;
-        for (const auto& t : r.terms) {
-            if (t.name.rfind("loss_", 0) != 0) continue;
-            char buf[64];
-            std::snprintf(buf, sizeof buf, " %s %.3f", t.name.c_str() + 5, t.value);
-            terms += buf;
-        }
-        char head[160];
-        std::snprintf(head, sizeof head, "%s step %llu/%llu loss %.4f%s |", label_.c_str(), static_cast<unsigned long long>(r.step),
-                      static_cast<unsigned long long>(r.total_steps), r.loss, r.skipped ? " (skipped)" : "");
-        char tail[96];
-        std::snprintf(tail, sizeof tail, "| %.2f steps/s ETA %02d:%02d", rate, int(eta) / 60, int(eta) % 60);
-        const bool last = r.step == r.total_steps;
-        if (tty_) {
-            constexpr int width = 20;
-            const int filled = int(width * double(r.step) / double(std::max<std::uint64_t>(r.total_steps, 1)));
-            std::fprintf(stderr, "\r%s%s%s%s\033[K", head, std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(), tail);
-            std::fprintf(stderr, " %s%s", terms.c_str(), last ? "\n" : "");
-        } else if (last || r.step == first_step + 1 || r.step % std::max<std::uint64_t>(1, r.total_steps / 20) == 0) {
-            std::fprintf(stderr, "%s step %llu/%llu loss %.4f%s%s %.2f steps/s ETA %02d:%02d\n", label_.c_str(),
-                         static_cast<unsigned long long>(r.step), static_cast<unsigned long long>(r.total_steps), r.loss, terms.c_str(),
-                         r.skipped ? " (skipped)" : "", rate, int(eta) / 60, int(eta) % 60);
-        }
-        std::fflush(stderr);
-    }
-
-private:
-    std::string label_;
-    bool tty_;
-};
 
 /// The examples of --train for the chosen loss. @throws format_error naming file:line.
 std::vector<sb::train::example> read_examples(const train_options& o, sb::train::task_loss loss) {

@@ -257,5 +257,5 @@ TEST_CASE("pretrainer: NaN steps are skipped and counted, as METHOD.md says; bad
     auto c = small_config();
     c.vocab_size = 1000;
     nn::bert_for_smae<float> small_vocab(c, 1);
-    CHECK_THROWS_WITH_AS(train::pretrainer<float>(small_vocab, tok, docs, o), doctest::Contains("vocab_size"), usage_error);
+    CHECK_THROWS_WITH_AS(train::pretrainer<float>(small_vocab, tok, docs, o), doctest::Contains("outside the model's vocab_size 1000"), usage_error);
 }

@@ -26,16 +26,21 @@ enum class corpus_layout {
 /// blocks layout the rest of its block is kept). `stats.rows` counts the documents.
 /// @throws io_error when the file cannot be read; format_error naming `file:line:column` for a
 /// malformed line, and naming the file when it holds no text or, when skipping, too many lines
-/// are malformed.
-inline std::vector<std::string> read_corpus(const std::string& path, corpus_layout layout, const read_options& opt, read_stats& stats) {
+/// are malformed. `first_lines`, when given, receives each document's first line number.
+inline std::vector<std::string> read_corpus(const std::string& path, corpus_layout layout, const read_options& opt, read_stats& stats,
+                                            std::vector<std::size_t>* first_lines = nullptr) {
     stats = read_stats{};
     detail::line_reader reader(path, opt.max_line_bytes);
     std::vector<std::string> docs;
     std::string line, block;
     bool too_long = false;
-    std::size_t lines = 0;
+    std::size_t lines = 0, block_line = 0;
+    if (first_lines) first_lines->clear();
     const auto end_block = [&] {
-        if (!block.empty()) docs.push_back(std::move(block));
+        if (!block.empty()) {
+            docs.push_back(std::move(block));
+            if (first_lines) first_lines->push_back(block_line);
+        }
         block.clear();
     };
     while (reader.next(line, too_long)) {
@@ -58,9 +63,11 @@ inline std::vector<std::string> read_corpus(const std::string& path, corpus_layo
         }
         if (layout == corpus_layout::lines) {
             docs.push_back(std::move(line));
+            if (first_lines) first_lines->push_back(where.line);
             continue;
         }
-        if (!block.empty()) block.push_back('\n');
+        if (block.empty()) block_line = where.line;
+        else block.push_back('\n');
         block += line;
     }
     end_block();

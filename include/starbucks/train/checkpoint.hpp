@@ -68,6 +68,16 @@ inline train_state read_train_state(const std::filesystem::path& path) {
     return s;
 }
 
+/// @brief Checks that a checkpoint's run used `options` (what trainer_state.json records).
+/// @throws usage_error naming the first option that differs and the file.
+inline void check_same_options(const train_state& saved, const nlohmann::json& options, const std::filesystem::path& checkpoint) {
+    for (const auto& [key, value] : options.items())
+        if (!saved.options.contains(key) || saved.options[key] != value)
+            throw usage_error((checkpoint / "trainer_state.json").string(),
+                              "option \"" + key + "\" was " + (saved.options.contains(key) ? saved.options[key].dump() : "absent") +
+                                  " in the checkpoint's run and is " + value.dump() + " now; resume with the same options");
+}
+
 /// The folder name of the checkpoint after `step` optimizer steps: `checkpoint-000120`.
 inline std::string checkpoint_name(std::uint64_t step) {
     std::string digits = std::to_string(step);

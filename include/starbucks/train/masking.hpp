@@ -28,6 +28,9 @@ struct token_roles {
     std::vector<bool> special;
     std::vector<bool> continuation;
     std::int64_t cls_id = 0, sep_id = 0, mask_id = 0;
+    /// Random replacements draw ids below this: the vocabulary size, or the model's vocab_size
+    /// when that is smaller (a tokenizer with a few tokens the embeddings lack).
+    std::size_t random_ids = 0;
 
     /// @throws usage_error when the vocabulary lacks [CLS], [SEP] or [MASK].
     static token_roles of(const text::wordpiece& tokenizer) {
@@ -47,6 +50,7 @@ struct token_roles {
         r.cls_id = need("[CLS]");
         r.sep_id = need("[SEP]");
         r.mask_id = need("[MASK]");
+        r.random_ids = v.size();
         return r;
     }
 
@@ -134,7 +138,7 @@ inline masked_sequence mask_sequence(std::span<const std::int64_t> ids, const to
             if (!chosen[p]) continue;
             c.labels[p] = ids[p];
             if (unit_interval(rng.bits(3 * p)) < o.mask_rate) c.ids[p] = roles.mask_id;
-            else if (unit_interval(rng.bits(3 * p + 1)) < o.random_rate) c.ids[p] = static_cast<std::int64_t>(rng.bits(3 * p + 2) % roles.vocab_size());
+            else if (unit_interval(rng.bits(3 * p + 1)) < o.random_rate) c.ids[p] = static_cast<std::int64_t>(rng.bits(3 * p + 2) % roles.random_ids);
         }
         return c;
     };

@@ -89,9 +89,17 @@ public:
             if (docs_[i].empty()) throw usage_error(where, "document " + std::to_string(i + 1) + " has no tokens");
         if (o_.batch_size == 0 || o_.accumulation == 0) throw usage_error(where, "batch size and accumulation must be positive");
         const auto& c = model_.config();
-        if (roles_.vocab_size() != c.vocab_size)
-            throw usage_error(where, "the tokenizer has " + std::to_string(roles_.vocab_size()) + " tokens and the model's vocab_size is " +
-                                         std::to_string(c.vocab_size) + "; use the model's own vocabulary");
+        // A tokenizer may hold a few tokens past the model's embeddings (tiny-bert-ner: 405 vs 402)
+        // as long as the documents never use them; a smaller one (padded vocab_size) is fine.
+        for (const auto id : {roles_.cls_id, roles_.sep_id, roles_.mask_id})
+            if (static_cast<std::size_t>(id) >= c.vocab_size)
+                throw usage_error(where, "special token id " + std::to_string(id) + " is outside the model's vocab_size " + std::to_string(c.vocab_size));
+        for (std::size_t i = 0; i < docs_.size(); ++i)
+            for (const auto id : docs_[i])
+                if (id < 0 || static_cast<std::size_t>(id) >= c.vocab_size)
+                    throw usage_error(where, "document " + std::to_string(i + 1) + " has token id " + std::to_string(id) +
+                                                 ", outside the model's vocab_size " + std::to_string(c.vocab_size) + "; use the model's own vocabulary");
+        roles_.random_ids = std::min<std::size_t>(roles_.vocab_size(), c.vocab_size);
         if (o_.max_length < 3 || o_.max_length > c.max_position_embeddings)
             throw usage_error("--max-length", std::to_string(o_.max_length) + " is outside 3.." + std::to_string(c.max_position_embeddings) +
                                                   " (the model's max_position_embeddings)");
@@ -115,11 +123,7 @@ public:
     /// @throws usage_error naming an option that differs; io/format/model errors from the files.
     void resume(const std::filesystem::path& checkpoint) {
         train_state s = load_checkpoint(checkpoint, model_, optimizer_);
-        for (const auto& [key, value] : state_.options.items())
-            if (!s.options.contains(key) || s.options[key] != value)
-                throw usage_error((checkpoint / "trainer_state.json").string(),
-                                  "option \"" + key + "\" was " + (s.options.contains(key) ? s.options[key].dump() : "absent") +
-                                      " in the checkpoint's run and is " + value.dump() + " now; resume with the same options");
+        check_same_options(s, state_.options, checkpoint);
         state_ = std::move(s);
         model_.mlm.bert.set_training_forwards(state_.encoder_forwards);
     }

@@ -126,11 +126,7 @@ public:
     /// @throws usage_error naming the option that differs from the checkpoint's run; io/format/model errors from the files.
     void resume(const std::filesystem::path& checkpoint) {
         train_state s = load_checkpoint(checkpoint, model_, optimizer_);
-        for (const auto& [key, value] : state_.options.items())
-            if (!s.options.contains(key) || s.options[key] != value)
-                throw usage_error((checkpoint / "trainer_state.json").string(),
-                                  "option \"" + key + "\" was " + (s.options.contains(key) ? s.options[key].dump() : "absent") +
-                                      " in the checkpoint's run and is " + value.dump() + " now; resume with the same options");
+        check_same_options(s, state_.options, checkpoint);
         state_ = std::move(s);
         model_.set_training_forwards(state_.encoder_forwards);
     }

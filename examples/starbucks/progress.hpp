@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the training subcommands (train, pretrain) show and log per step: metrics.jsonl and a
+// progress bar (redrawn on a terminal, plain lines otherwise).
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <starbucks/core/error.hpp>
+#include <starbucks/train/step_loop.hpp>
+
+#include "common.hpp"
+
+namespace starbucks_cli {
+
+/// One metrics line per step; on resume the lines after the checkpoint's step are dropped.
+class metrics_log {
+public:
+    metrics_log(const std::filesystem::path& path, std::uint64_t keep_through_step) : path_(path) {
+        std::vector<std::string> kept;
+        if (keep_through_step > 0) {
+            std::ifstream in(path);
+            std::string line;
+            while (std::getline(in, line)) {
+                try {
+                    if (nlohmann::json::parse(line).at("step").get<std::uint64_t>() <= keep_through_step) kept.push_back(line);
+                } catch (const std::exception&) { // a torn last line of a killed run
+                }
+            }
+        }
+        out_.open(path, std::ios::trunc);
+        if (!out_) throw sb::io_error(path.string(), "cannot open for writing");
+        for (const auto& l : kept) out_ << l << '\n';
+    }
+    void write(const sb::train::step_report& r, double seconds) {
+        nlohmann::json terms = nlohmann::json::object();
+        for (const auto& t : r.terms) terms[t.name] = t.value;
+        out_ << nlohmann::json{{"step", r.step}, {"epoch", r.epoch}, {"lr", r.lr}, {"loss", r.loss}, {"grad_norm", r.grad_norm},
+                     {"skipped", r.skipped}, {"terms", terms}, {"elapsed_s", seconds}}
+                    .dump()
+             << '\n';
+        out_.flush();
+        if (!out_) throw sb::io_error(path_.string(), "write failed");
+    }
+
+private:
+    std::filesystem::path path_;
+    std::ofstream out_;
+};
+
+/// A bar redrawn in place on a terminal; a plain line every ~5 % otherwise.
+class progress {
+public:
+    explicit progress(std::string label) : label_(std::move(label)), tty_(::isatty(2) == 1) {}
+    void update(const sb::train::step_report& r, double seconds, std::uint64_t first_step) {
+        const double rate = double(r.step - first_step) / std::max(seconds, 1e-9);
+        const double eta = rate > 0 ? double(r.total_steps - r.step) / rate : 0;
+        std::string terms;
+        for (const auto& t : r.terms) {
+            if (t.name.rfind("loss_", 0) != 0) continue;
+            char buf[64];
+            std::snprintf(buf, sizeof buf, " %s %.3f", t.name.c_str() + 5, t.value);
+            terms += buf;
+        }
+        char head[160];
+        std::snprintf(head, sizeof head, "%s step %llu/%llu loss %.4f%s |", label_.c_str(), static_cast<unsigned long long>(r.step),
+                      static_cast<unsigned long long>(r.total_steps), r.loss, r.skipped ? " (skipped)" : "");
+        char tail[96];
+        std::snprintf(tail, sizeof tail, "| %.2f steps/s ETA %02d:%02d", rate, int(eta) / 60, int(eta) % 60);
+        const bool last = r.step == r.total_steps;
+        if (tty_) {
+            constexpr int width = 20;
+            const int filled = int(width * double(r.step) / double(std::max<std::uint64_t>(r.total_steps, 1)));
+            std::fprintf(stderr, "\r%s%s%s%s\033[K", head, std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(), tail);
+            std::fprintf(stderr, " %s%s", terms.c_str(), last ? "\n" : "");
+        } else if (last || r.step == first_step + 1 || r.step % std::max<std::uint64_t>(1, r.total_steps / 20) == 0) {
+            std::fprintf(stderr, "%s step %llu/%llu loss %.4f%s%s %.2f steps/s ETA %02d:%02d\n", label_.c_str(),
+                         static_cast<unsigned long long>(r.step), static_cast<unsigned long long>(r.total_steps), r.loss, terms.c_str(),
+                         r.skipped ? " (skipped)" : "", rate, int(eta) / 60, int(eta) % 60);
+        }
+        std::fflush(stderr);
+    }
+
+private:
+    std::string label_;
+    bool tty_;
+};
+
+} // namespace starbucks_cli
