@@ -13,7 +13,7 @@
 #   OUT          output folder (default runs/main; it must not exist or be empty)
 #   --init DIR   real use: start SMAE from a Hugging Face BERT checkpoint instead of a random
 #                small BERT (its own vocabulary and size; every stage runs longer)
-# Budget knobs (environment): PRETRAIN_STEPS (default 70), TRAIN_STEPS (default 180 = 1 epoch at
+# Budget knobs (environment): PRETRAIN_STEPS (default 50), TRAIN_STEPS (default 120, 2/3 of an epoch at
 # batch 32), STARBUCKS (the executable, default build/release/examples/starbucks).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,8 +25,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 exe=${STARBUCKS:-build/release/examples/starbucks}
-pretrain_steps=${PRETRAIN_STEPS:-70}
-train_steps=${TRAIN_STEPS:-180}
+pretrain_steps=${PRETRAIN_STEPS:-50}
+train_steps=${TRAIN_STEPS:-120}
 [ -x "$exe" ] || { echo "main_job.sh: $exe is missing; build it with: cmake --preset release && cmake --build --preset release --target starbucks_cli" >&2; exit 2; }
 if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then echo "main_job.sh: $out is not empty; choose a new folder" >&2; exit 2; fi
 mkdir -p "$out"

@@ -3,6 +3,7 @@
 // BERT tokenizer and real sentences: the masks keep METHOD.md's invariants, SMAE and MLM lower
 // their losses, a killed run resumes bitwise, and NaN steps are skipped and counted.
 #include "testing.hpp"
+#include "train_testing.hpp"
 
 #include <cstring>
 #include <filesystem>
@@ -10,19 +11,14 @@
 #include <limits>
 #include <set>
 
-#include <unistd.h>
-
 #include <starbucks/train/pretrainer.hpp>
 
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
+using train_testing::bert_tokenizer, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
 
 namespace {
-
-fs::path tests_dir() { return fs::path(__FILE__).parent_path().parent_path(); }
-
-text::wordpiece bert_tokenizer() { return text::wordpiece::load(tests_dir() / "fixtures" / "tokenizer"); }
 
 /// The first `count` first-sentences of the bundled STS-B test file, tokenized without specials.
 std::vector<std::vector<text::token_id>> documents(const text::wordpiece& tok, std::size_t count) {
@@ -39,17 +35,6 @@ std::vector<std::vector<text::token_id>> documents(const text::wordpiece& tok, s
     return out;
 }
 
-nn::bert_config small_config() {
-    nn::bert_config c;
-    c.vocab_size = 30522;
-    c.hidden_size = 16;
-    c.num_hidden_layers = 3;
-    c.num_attention_heads = 2;
-    c.intermediate_size = 32;
-    c.max_position_embeddings = 64;
-    return c;
-}
-
 train::pretrainer_options small_options() {
     train::pretrainer_options o;
     o.pairs = mt::pair_list::parse("1:4,2:8,3:16");
@@ -60,14 +45,6 @@ train::pretrainer_options small_options() {
     o.seed = 11;
     return o;
 }
-
-struct fresh_dir {
-    fs::path path;
-    explicit fresh_dir(const std::string& name) : path(fs::temp_directory_path() / ("starbucks-test-" + name + "-" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-    }
-    ~fresh_dir() { fs::remove_all(path); }
-};
 
 std::vector<float> weights_of(const nn::bert_for_smae<float>& m) {
     std::vector<float> out;
@@ -163,23 +140,23 @@ TEST_CASE("masking: long documents get a window of max_length - 2 pieces that mo
 
 TEST_CASE("pretrainer: SMAE and plain MLM lower their losses on real sentences") {
     const auto tok = bert_tokenizer();
-    const auto docs = documents(tok, 32);
+    const auto docs = documents(tok, 16);
     for (const auto method : {train::pretrain_method::smae, train::pretrain_method::mlm}) {
         CAPTURE(train::to_string(method));
         nn::bert_for_smae<float> model(small_config(), 3);
         auto o = small_options();
         o.method = method;
-        o.epochs = 8;
+        o.epochs = 10;
         o.lr = 1e-2;
         o.dropout = false;
         train::pretrainer<float, backend::reference> t(model, tok, docs, o);
-        const double before = mean_loss(model, t, 4);
+        const double before = mean_loss(model, t, 2);
         std::vector<train::step_report> reports;
         t.run([&](const train::step_report& r) { reports.push_back(r); });
-        const double after = mean_loss(model, t, 4);
+        const double after = mean_loss(model, t, 2);
         MESSAGE(train::to_string(method) << " loss before " << before << ", after " << after);
         CHECK(after < 0.8 * before);
-        REQUIRE(reports.size() == 32);
+        REQUIRE(reports.size() == 20);
         if (method == train::pretrain_method::smae) {
             REQUIRE(reports[0].terms.size() == 6);
             CHECK(reports[0].terms[0].name == "mlm_n1_d4");
@@ -194,8 +171,9 @@ TEST_CASE("pretrainer: SMAE and plain MLM lower their losses on real sentences")
 
 TEST_CASE("pretrainer: a run killed after a checkpoint resumes to bitwise the weights of an uninterrupted run") {
     const auto tok = bert_tokenizer();
-    const auto docs = documents(tok, 20);
+    const auto docs = documents(tok, 10);
     auto o = small_options();
+    o.batch_size = 4;
     o.max_steps = 5;
     o.save_steps = 2;
     o.accumulation = 2; // micro-batches cross the epoch boundary (3 batches per epoch)

@@ -3,22 +3,20 @@
 // the loss falls, a run killed after a checkpoint resumes to bitwise the same weights, non-finite
 // steps stop (or are skipped) without saving, and a failed checkpoint keeps the previous one.
 #include "testing.hpp"
+#include "train_testing.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <limits>
-
-#include <unistd.h>
 
 #include <starbucks/train/trainer.hpp>
 
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
+using train_testing::bert_tokenizer, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
 
 namespace {
-
-fs::path tests_dir() { return fs::path(__FILE__).parent_path().parent_path(); }
 
 /// The first `count` scored pairs of the bundled STS-B test file (score, sentence1, sentence2).
 std::vector<train::example> stsb_rows(std::size_t count) {
@@ -35,21 +33,6 @@ std::vector<train::example> stsb_rows(std::size_t count) {
     return out;
 }
 
-/// The uncased BERT WordPiece vocabulary of the tokenizer fixtures (30522 tokens).
-text::wordpiece bert_tokenizer() { return text::wordpiece::load(tests_dir() / "fixtures" / "tokenizer"); }
-
-/// A 3-layer, 16-wide BERT over that vocabulary.
-nn::bert_config small_config() {
-    nn::bert_config c;
-    c.vocab_size = 30522;
-    c.hidden_size = 16;
-    c.num_hidden_layers = 3;
-    c.num_attention_heads = 2;
-    c.intermediate_size = 32;
-    c.max_position_embeddings = 64;
-    return c;
-}
-
 train::trainer_options small_options() {
     train::trainer_options o;
     o.objective.pairs = mt::pair_list::parse("1:4,2:8,3:16");
@@ -60,14 +43,6 @@ train::trainer_options small_options() {
     o.seed = 5;
     return o;
 }
-
-struct fresh_dir {
-    fs::path path;
-    explicit fresh_dir(const std::string& name) : path(fs::temp_directory_path() / ("starbucks-test-" + name + "-" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-    }
-    ~fresh_dir() { fs::remove_all(path); }
-};
 
 /// The model's weights, concatenated in parameter order.
 std::vector<float> weights_of(const nn::bert_encoder<float>& m) {

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the train/ tests share: the uncased BERT tokenizer of the fixtures, a 3-layer 16-wide BERT
+// config over its vocabulary, and a temporary folder removed at scope exit.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <unistd.h>
+
+#include <starbucks/nn/bert_config.hpp>
+#include <starbucks/text/wordpiece.hpp>
+
+namespace train_testing {
+
+inline std::filesystem::path tests_dir() { return std::filesystem::path(__FILE__).parent_path().parent_path(); }
+
+/// The uncased BERT WordPiece vocabulary of the tokenizer fixtures (30522 tokens).
+inline starbucks::text::wordpiece bert_tokenizer() { return starbucks::text::wordpiece::load(tests_dir() / "fixtures" / "tokenizer"); }
+
+/// A 3-layer, 16-wide BERT over that vocabulary.
+inline starbucks::nn::bert_config small_config() {
+    starbucks::nn::bert_config c;
+    c.vocab_size = 30522;
+    c.hidden_size = 16;
+    c.num_hidden_layers = 3;
+    c.num_attention_heads = 2;
+    c.intermediate_size = 32;
+    c.max_position_embeddings = 64;
+    return c;
+}
+
+/// A folder under the temp dir, empty at construction and removed at destruction.
+struct fresh_dir {
+    std::filesystem::path path;
+    explicit fresh_dir(const std::string& name)
+        : path(std::filesystem::temp_directory_path() / ("starbucks-test-" + name + "-" + std::to_string(::getpid()))) {
+        std::filesystem::remove_all(path);
+    }
+    ~fresh_dir() { std::filesystem::remove_all(path); }
+};
+
+} // namespace train_testing
