@@ -35,6 +35,18 @@ std::vector<std::vector<text::token_id>> documents(const text::wordpiece& tok, s
     return out;
 }
 
+/// The main job's 8192-piece vocabulary: the MLM head's cost scales with it, and these tests
+/// also run under the sanitizers.
+text::wordpiece small_tokenizer() {
+    return text::wordpiece(text::vocab::load_txt(tests_dir().parent_path() / "examples" / "models" / "small-bert" / "vocab.txt"));
+}
+
+nn::bert_config small_vocab_config() {
+    auto c = small_config();
+    c.vocab_size = 8192;
+    return c;
+}
+
 train::pretrainer_options small_options() {
     train::pretrainer_options o;
     o.pairs = mt::pair_list::parse("1:4,2:8,3:16");
@@ -139,11 +151,11 @@ TEST_CASE("masking: long documents get a window of max_length - 2 pieces that mo
 }
 
 TEST_CASE("pretrainer: SMAE and plain MLM lower their losses on real sentences") {
-    const auto tok = bert_tokenizer();
+    const auto tok = small_tokenizer();
     const auto docs = documents(tok, 16);
     for (const auto method : {train::pretrain_method::smae, train::pretrain_method::mlm}) {
         CAPTURE(train::to_string(method));
-        nn::bert_for_smae<float> model(small_config(), 3);
+        nn::bert_for_smae<float> model(small_vocab_config(), 3);
         auto o = small_options();
         o.method = method;
         o.epochs = 10;
@@ -170,20 +182,20 @@ TEST_CASE("pretrainer: SMAE and plain MLM lower their losses on real sentences")
 }
 
 TEST_CASE("pretrainer: a run killed after a checkpoint resumes to bitwise the weights of an uninterrupted run") {
-    const auto tok = bert_tokenizer();
+    const auto tok = small_tokenizer();
     const auto docs = documents(tok, 10);
     auto o = small_options();
     o.batch_size = 4;
     o.max_steps = 5;
     o.save_steps = 2;
     o.accumulation = 2; // micro-batches cross the epoch boundary (3 batches per epoch)
-    nn::bert_for_smae<float> straight(small_config(), 4);
+    nn::bert_for_smae<float> straight(small_vocab_config(), 4);
     {
         train::pretrainer<float, backend::reference> t(straight, tok, docs, o);
         t.run({});
     }
     fresh_dir dir("pretrain-resume");
-    nn::bert_for_smae<float> killed(small_config(), 4);
+    nn::bert_for_smae<float> killed(small_vocab_config(), 4);
     {
         train::pretrainer<float, backend::reference> t(killed, tok, docs, o);
         struct killed_at_step_3 {};
@@ -191,7 +203,7 @@ TEST_CASE("pretrainer: a run killed after a checkpoint resumes to bitwise the we
     }
     const auto saved = train::list_checkpoints(dir.path);
     REQUIRE(saved.size() == 1);
-    nn::bert_for_smae<float> resumed(small_config(), 99);
+    nn::bert_for_smae<float> resumed(small_vocab_config(), 99);
     train::pretrainer<float, backend::reference> t(resumed, tok, docs, o);
     t.resume(saved[0]);
     CHECK(t.state().step == 2);
@@ -202,17 +214,17 @@ TEST_CASE("pretrainer: a run killed after a checkpoint resumes to bitwise the we
 
     auto other = o;
     other.method = train::pretrain_method::mlm;
-    nn::bert_for_smae<float> m(small_config(), 4);
+    nn::bert_for_smae<float> m(small_vocab_config(), 4);
     train::pretrainer<float, backend::reference> mismatched(m, tok, docs, other);
     CHECK_THROWS_WITH_AS(mismatched.resume(train::list_checkpoints(dir.path).back()), doctest::Contains("option \"objective\""), usage_error);
 }
 
 TEST_CASE("pretrainer: NaN steps are skipped and counted, as METHOD.md says; bad setups are usage errors") {
-    const auto tok = bert_tokenizer();
+    const auto tok = small_tokenizer();
     const auto docs = documents(tok, 16);
     auto o = small_options();
     o.max_steps = 2;
-    nn::bert_for_smae<float> model(small_config(), 6);
+    nn::bert_for_smae<float> model(small_vocab_config(), 6);
     model.decoder.ffn.output.bias.mutable_value()(2) = std::numeric_limits<float>::quiet_NaN();
     const auto before = weights_of(model);
     {
@@ -232,7 +244,7 @@ TEST_CASE("pretrainer: NaN steps are skipped and counted, as METHOD.md says; bad
     deep.pairs = mt::pair_list::parse("2:8,4:16");
     CHECK_THROWS_AS(train::pretrainer<float>(model, tok, docs, deep), usage_error);
     CHECK_THROWS_AS(train::pretrainer<float>(model, tok, {}, o), usage_error);
-    auto c = small_config();
+    auto c = small_vocab_config();
     c.vocab_size = 1000;
     nn::bert_for_smae<float> small_vocab(c, 1);
     CHECK_THROWS_WITH_AS(train::pretrainer<float>(small_vocab, tok, docs, o), doctest::Contains("outside the model's vocab_size 1000"), usage_error);
