@@ -30,18 +30,24 @@ train_steps=${TRAIN_STEPS:-120}
 [ -x "$exe" ] || { echo "main_job.sh: $exe is missing; build it with: cmake --preset release && cmake --build --preset release --target starbucks_cli" >&2; exit 2; }
 if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then echo "main_job.sh: $out is not empty; choose a new folder" >&2; exit 2; fi
 mkdir -p "$out"
-if [ ${#init[@]} -eq 0 ]; then model=(--config examples/models/small-bert/config.json); else model=("${init[@]}"); fi
+# From random weights the small BERT takes large steps; a real checkpoint gets METHOD.md's
+# pre-training rate and a fine-tuning rate that keeps what it knows.
+if [ ${#init[@]} -eq 0 ]; then
+    model=(--config examples/models/small-bert/config.json) pretrain_lr=1e-3 train_lr=2e-4
+else
+    model=("${init[@]}") pretrain_lr=1e-4 train_lr=5e-5
+fi
 
 start=$(date +%s)
 stage() { echo; echo "== $1 ($(( $(date +%s) - start )) s so far)"; }
 
 stage "1/3 SMAE pre-training: $pretrain_steps steps of 32 sequences ≤ 64 tokens"
 "$exe" pretrain "${model[@]}" --corpus examples/data/corpus.txt --objective smae --max-length 64 --batch-size 32 \
-    --steps "$pretrain_steps" --lr 1e-3 --warmup 0.05 --seed 42 --out "$out/pretrained"
+    --steps "$pretrain_steps" --lr "$pretrain_lr" --warmup 0.05 --seed 42 --out "$out/pretrained"
 
 stage "2/3 SRL fine-tuning on STS-B train: $train_steps steps of 32 pairs"
 "$exe" train --model "$out/pretrained" --train examples/data/stsb-train.tsv --strategy starbucks --loss cosent \
-    --max-steps "$train_steps" --batch-size 32 --max-length 64 --lr 2e-4 --warmup 0.1 --seed 42 --out "$out/srl"
+    --max-steps "$train_steps" --batch-size 32 --max-length 64 --lr "$train_lr" --warmup 0.1 --seed 42 --out "$out/srl"
 
 stage "3/3 STS-B test: the trained pairs and the full layers × dims grid (Spearman × 100)"
 "$exe" eval sts --model "$out/srl" --data stsb --grid --out "$out/report"
