@@ -133,6 +133,15 @@ struct train_options {
     std::string resume;
     bool skip_bad_rows = false;
     bool skip_non_finite = false;
+    // --task retrieval
+    std::int64_t group_size = 8;
+    std::int64_t query_max_length = 32;
+    std::int64_t passage_max_length = 196;
+    std::string query_prefix, passage_prefix;
+    std::string corpus, queries, qrels;   // training from judgments, negatives mined
+    std::int64_t negatives = 30;          // mined per query
+    std::int64_t grad_cache_chunk = 0;    // 0: off
+    const CLI::Option* kl_weight_flag = nullptr;
 };
 void add_train(CLI::App& app, train_options& o);
 /// @brief Exports the first `layers` layers of the model folder `src` (a training checkpoint)
@@ -184,7 +193,30 @@ struct eval_options {
     std::int64_t threads = 0;
     bool skip_bad_rows = false;
 };
-void add_eval(CLI::App& app, eval_options& o);
+struct eval_retrieval_options {
+    std::string model;
+    std::string data;                // built-in set: scifact or dl19-mini
+    std::string corpus, queries, qrels;
+    std::string pairs;
+    bool grid = false;
+    std::string out;
+    std::int64_t depth = 1000;
+    std::int64_t batch_size = 64;
+    std::int64_t query_max_length = 0;   // unset: 64, capped by the model
+    std::int64_t passage_max_length = 0; // unset: the folder's max_seq_length, else 256, capped by the model
+    std::string pooling;                 // empty: the model's
+    std::string similarity;              // empty: the model's
+    std::string query_prefix, passage_prefix;
+    std::int64_t rel_level = 0;          // unset: 1 (2 for dl19-mini)
+    bool all_queries = false;
+    std::string save_embeddings;         // folder to keep the corpus vectors in
+    std::string embeddings;              // folder of corpus vectors to search instead of encoding
+    std::string backend;
+    std::int64_t threads = 0;
+    bool skip_bad_rows = false;
+};
+void add_eval(CLI::App& app, eval_options& o, eval_retrieval_options& r);
 int run_eval_sts(const eval_options& o);
+int run_eval_retrieval(const eval_retrieval_options& o);
 
 } // namespace starbucks_cli

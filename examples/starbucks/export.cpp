@@ -388,7 +388,10 @@ int run_export(const export_options& o) {
     const bool has_vocab = present(tdir / "vocab.txt"), has_tokenizer_json = present(tdir / "tokenizer.json");
     if (!has_vocab && !has_tokenizer_json)
         throw sb::model_error(tdir.string(), "tokenizer", "neither vocab.txt nor tokenizer.json is present; an exported model needs one");
-    const std::string similarity = layout.st_config && layout.st_config->contains("similarity_fn_name") &&
+    // The similarity the model was trained for (starbucks_config.json: dot after retrieval
+    // training), else the sentence-transformers folder's, else cosine.
+    const std::string similarity = sbc.contains("similarity") && sbc["similarity"].is_string() ? sbc["similarity"].get<std::string>()
+                                   : layout.st_config && layout.st_config->contains("similarity_fn_name") &&
                                            (*layout.st_config)["similarity_fn_name"].is_string()
                                        ? (*layout.st_config)["similarity_fn_name"].get<std::string>()
                                        : "cosine";

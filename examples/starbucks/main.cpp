@@ -61,8 +61,9 @@ int main(int argc, char** argv) {
     cli::add_export(app, export_);
     cli::train_options train;
     cli::eval_options eval;
+    cli::eval_retrieval_options eval_retrieval;
     cli::add_train(app, train);
-    cli::add_eval(app, eval);
+    cli::add_eval(app, eval, eval_retrieval);
     cli::pretrain_options pretrain;
     cli::add_pretrain(app, pretrain);
     for (int i = 0; i < argc; ++i) cli::command_line() += (i ? " " : "") + std::string(argv[i]);
@@ -83,7 +84,8 @@ int main(int argc, char** argv) {
         if (app.got_subcommand("embed")) return cli::run_embed(embed);
         if (app.got_subcommand("export")) return cli::run_export(export_);
         if (app.got_subcommand("train")) return cli::run_train(train);
-        if (app.got_subcommand("eval")) return cli::run_eval_sts(eval);
+        if (app.got_subcommand("eval"))
+            return app.get_subcommand("eval")->got_subcommand("retrieval") ? cli::run_eval_retrieval(eval_retrieval) : cli::run_eval_sts(eval);
         if (app.got_subcommand("pretrain")) return cli::run_pretrain(pretrain);
         throw starbucks::internal_error("command line", "no subcommand ran");
     } catch (const starbucks::error& e) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <unordered_map>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -22,10 +23,15 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <starbucks/data/beir.hpp>
 #include <starbucks/data/data.hpp>
+#include <starbucks/data/retrieval_groups.hpp>
+#include <starbucks/data/trec.hpp>
+#include <starbucks/eval/retrieval.hpp>
 #include <starbucks/train/trainer.hpp>
 
 #include "common.hpp"
+#include "folder_defaults.hpp"
 #include "progress.hpp"
 #include "runtime.hpp"
 
@@ -36,9 +42,13 @@ using json = nlohmann::json;
 
 void add_train(CLI::App& app, train_options& o) {
     auto* cmd = app.add_subcommand("train", "Fine-tune a model so every (layers, dims) pair of a list works (SRL and baselines)");
-    cmd->add_option("--task", o.task, "sts (scored pairs or NLI triplets)")->capture_default_str()->check(CLI::IsMember({"sts"}));
+    cmd->add_option("--task", o.task, "sts (scored pairs or NLI triplets) or retrieval (query, positive, hard negatives)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"sts", "retrieval"}));
     cmd->add_option("--model", o.model, "Model folder to start from (Hugging Face or sentence-transformers layout)")->required();
-    cmd->add_option("--train", o.train, "Training data: STS TSV/CSV for cosent, anchor/positive[/negative] TSV for mnrl")->required();
+    cmd->add_option("--train", o.train,
+                    "Training data: STS TSV/CSV for cosent, anchor/positive[/negative] TSV for mnrl; retrieval groups JSONL (query, positive, "
+                    "negatives) or TSV (query, positive, negative...)");
     cmd->add_option("--out", o.out, "Output folder: the trained model, checkpoints/, metrics.jsonl")->required();
     cmd->add_option("--strategy", o.strategy, "starbucks, 2dmse, separate or full")->capture_default_str();
     cmd->add_option("--loss", o.loss, "cosent (scored pairs) or mnrl (in-batch negatives)")->capture_default_str();
@@ -53,7 +63,20 @@ void add_train(CLI::App& app, train_options& o) {
     cmd->add_option("--schedule", o.schedule, "linear, cosine or constant after warm-up")->capture_default_str();
     cmd->add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay (not on biases and LayerNorm)")->capture_default_str();
     cmd->add_option("--max-grad-norm", o.max_grad_norm, "Clip the global gradient norm (0: off)")->capture_default_str();
-    cmd->add_option("--kl-weight", o.kl_weight, "starbucks: weight of each KL term")->capture_default_str();
+    o.kl_weight_flag = cmd->add_option("--kl-weight,--kl_divergence_weight", o.kl_weight, "starbucks: weight of each KL term (default 0.3 for sts, 1 for retrieval)");
+    cmd->add_option("--group-size,--train_group_size", o.group_size, "retrieval: passages per query, 1 positive + G-1 hard negatives")->capture_default_str();
+    cmd->add_option("--query-max-length,--query_max_len", o.query_max_length, "retrieval: tokens per query")->capture_default_str();
+    cmd->add_option("--passage-max-length,--passage_max_len", o.passage_max_length, "retrieval: tokens per passage")->capture_default_str();
+    cmd->add_option("--query-prefix", o.query_prefix, "retrieval: text put before every query");
+    cmd->add_option("--passage-prefix", o.passage_prefix, "retrieval: text put before every passage");
+    cmd->add_option("--grad-cache-chunk", o.grad_cache_chunk,
+                    "retrieval: GradCache, encode at most N texts per forward (large batches on small memory; 0: off)")
+        ->capture_default_str();
+    cmd->add_option("--corpus", o.corpus, "retrieval without --train: passages (BEIR corpus.jsonl or id/text TSV)");
+    cmd->add_option("--queries", o.queries, "retrieval without --train: queries (BEIR queries.jsonl or id/text TSV)");
+    cmd->add_option("--qrels", o.qrels, "retrieval without --train: training judgments; one example per relevant (query, passage)");
+    cmd->add_option("--negatives", o.negatives, "retrieval without --train: hard negatives mined per query by exhaustive search with the start model")
+        ->capture_default_str();
     cmd->add_flag("--detach-teacher", o.detach_teacher, "starbucks: stop the KL gradient into the largest pair");
     cmd->add_flag("--2dmse-corrected", o.twodmse_corrected, "2dmse: uniform layer weight and a detached teacher (the upstream fix)");
     cmd->add_flag("--no-dropout", o.no_dropout, "Turn dropout off");
@@ -90,6 +113,92 @@ std::vector<sb::train::example> read_examples(const train_options& o, sb::train:
         std::fprintf(stderr, "%s: skipped %zu malformed row(s) of %zu; first: %s\n", o.train.c_str(), stats.skipped,
                      stats.rows + stats.skipped, stats.first_skipped.empty() ? "" : stats.first_skipped.front().c_str());
     if (out.empty()) throw sb::format_error(o.train, "data", "has no usable rows");
+    return out;
+}
+
+/// Retrieval groups of --train: [query, positive, negatives...] per example. @throws format_error naming file:line.
+std::vector<sb::train::example> read_groups(const train_options& o) {
+    sb::data::read_options ro;
+    ro.skip_bad_rows = o.skip_bad_rows;
+    sb::data::read_stats stats;
+    std::vector<sb::train::example> out;
+    for (auto& g : sb::data::read_training_groups(o.train, ro, stats)) {
+        sb::train::example e{{std::move(g.query), std::move(g.positive)}, 0};
+        for (auto& n : g.negatives) e.texts.push_back(std::move(n));
+        out.push_back(std::move(e));
+    }
+    if (stats.skipped)
+        std::fprintf(stderr, "%s: skipped %zu malformed row(s) of %zu; first: %s\n", o.train.c_str(), stats.skipped, stats.rows + stats.skipped,
+                     stats.first_skipped.front().c_str());
+    return out;
+}
+
+/// @brief Retrieval groups from judgments: one example per (query, relevant passage), with the
+/// --negatives highest-ranked unjudged passages of an exhaustive search by the start model at full
+/// size (its own pooling and similarity: a sentence-transformers folder's, else CLS and dot).
+template <class B>
+std::vector<sb::train::example> mine_groups(const train_options& o) {
+    model_folder_t<B> m = open_model_on<B>(o.model);
+    const auto tokenizer = sb::text::wordpiece::load(m.tokenizer_dir);
+    const folder_defaults fd = read_folder_defaults(o.model, m.config);
+    const sb::data::qrels judged = sb::data::read_qrels(o.qrels);
+    sb::data::read_options ro;
+    ro.skip_bad_rows = o.skip_bad_rows;
+    std::vector<sb::data::text_record> queries;
+    std::size_t max_relevant = 0;
+    for (auto& q : sb::data::read_text_records(o.queries, ro))
+        if (const auto it = judged.queries.find(q.id); it != judged.queries.end()) {
+            std::size_t relevant = 0;
+            for (const auto& [doc, grade] : it->second) relevant += grade >= 1;
+            if (relevant == 0) continue;
+            max_relevant = std::max(max_relevant, relevant);
+            queries.push_back(std::move(q));
+        }
+    if (queries.empty()) throw sb::format_error(o.qrels, "judgments", "no query of " + o.queries + " has a relevant passage here");
+    std::unordered_map<std::string, std::string> passages;
+    for (auto& r : sb::data::read_text_records(o.corpus, ro)) passages.emplace(std::move(r.id), std::move(r.text));
+    sb::eval::retrieval_options so;
+    std::error_code ec;
+    const bool st = std::filesystem::exists(std::filesystem::path(o.model) / "modules.json", ec);
+    so.pool = fd.pooling.value_or(st ? "mean" : "cls") == "mean" ? sb::eval::pooling::mean : sb::eval::pooling::cls;
+    so.score = st ? sb::eval::similarity::cosine : sb::eval::similarity::dot;
+    so.depth = static_cast<std::size_t>(o.negatives) + max_relevant;
+    so.query_max_length = std::min<std::size_t>(static_cast<std::size_t>(o.query_max_length), m.config.max_position_embeddings);
+    so.passage_max_length = std::min<std::size_t>(static_cast<std::size_t>(o.passage_max_length), m.config.max_position_embeddings);
+    so.query_prefix = o.query_prefix;
+    so.passage_prefix = o.passage_prefix;
+    const auto t0 = std::chrono::steady_clock::now();
+    so.on_block = [&](std::size_t docs) {
+        std::fprintf(stderr, "train: mining negatives, %zu of %zu passages encoded (%.0f s)\n", docs, passages.size(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    };
+    sb::data::text_record_reader corpus(o.corpus, ro);
+    const auto found = sb::eval::search(m.encoder, tokenizer, queries, corpus, {{m.config.num_hidden_layers, m.config.hidden_size}}, so);
+    std::vector<sb::train::example> out;
+    std::size_t missing = 0;
+    for (std::size_t q = 0; q < queries.size(); ++q) {
+        const auto& j = judged.queries.at(queries[q].id);
+        std::vector<std::string> negatives;
+        for (const auto& h : found.hits[0][q]) {
+            if (negatives.size() == static_cast<std::size_t>(o.negatives)) break;
+            const auto it = j.find(found.doc_ids[h.doc]);
+            if (it == j.end() || it->second < 1) negatives.push_back(passages.at(found.doc_ids[h.doc]));
+        }
+        for (const auto& [doc, grade] : j) {
+            if (grade < 1) continue;
+            const auto p = passages.find(doc);
+            if (p == passages.end()) {
+                ++missing;
+                continue;
+            }
+            sb::train::example e{{queries[q].text, p->second}, 0};
+            e.texts.insert(e.texts.end(), negatives.begin(), negatives.end());
+            out.push_back(std::move(e));
+        }
+    }
+    if (missing) std::fprintf(stderr, "train: %zu relevant passage(s) of %s are not in %s; left out\n", missing, o.qrels.c_str(), o.corpus.c_str());
+    std::fprintf(stderr, "train: %zu examples from %zu queries, %lld negatives each mined with the start model\n", out.size(), queries.size(),
+                 static_cast<long long>(o.negatives));
     return out;
 }
 
@@ -173,7 +282,20 @@ int run_train(const train_options& in) {
         throw sb::usage_error("--out", out.string() + " is not empty; choose a new folder, or continue with --resume latest");
     if (o.resume == "latest" && method != sb::train::strategy::separate && sb::train::list_checkpoints(out / "checkpoints").empty())
         throw sb::usage_error("--resume", "latest: no checkpoint under " + (out / "checkpoints").string());
-    const auto data = read_examples(o, loss); // a malformed row stops us before anything is created
+    const bool retrieval = o.task == "retrieval";
+    std::vector<sb::train::example> data; // a malformed row stops us before anything is created
+    if (retrieval) {
+        const bool from_judgments = !o.corpus.empty() || !o.queries.empty() || !o.qrels.empty();
+        if (from_judgments == !o.train.empty())
+            throw sb::usage_error("--train", "retrieval takes either --train groups or --corpus, --queries and --qrels (negatives mined)");
+        if (from_judgments && (o.corpus.empty() || o.queries.empty() || o.qrels.empty()))
+            throw sb::usage_error("--corpus", "mining negatives needs all of --corpus, --queries and --qrels");
+        if (o.negatives < 0) throw sb::usage_error("--negatives", "must be at least 0");
+        if (!o.train.empty()) data = read_groups(o);
+    } else {
+        if (o.train.empty()) throw sb::usage_error("--train", "the sts task needs --train");
+        data = read_examples(o, loss);
+    }
 
     sb::train::trainer_options to;
     to.objective.method = method;
@@ -183,6 +305,21 @@ int run_train(const train_options& in) {
     to.objective.detach_teacher = o.detach_teacher;
     to.objective.twodmse_corrected = o.twodmse_corrected;
     to.objective.seed = o.seed;
+    if (retrieval) {
+        to.objective.task = sb::train::task_kind::retrieval;
+        to.objective.group_size = positive("--group-size", o.group_size);
+        if (o.kl_weight_flag == nullptr || o.kl_weight_flag->count() == 0) to.objective.kl_weight = 1.0; // METHOD.md §2.2
+        to.query_max_length = positive("--query-max-length", o.query_max_length);
+        to.passage_max_length = positive("--passage-max-length", o.passage_max_length);
+        for (const auto& [flag, length] : {std::pair{"--query-max-length", to.query_max_length}, std::pair{"--passage-max-length", to.passage_max_length}})
+            if (length < 2 || length > config.max_position_embeddings)
+                throw sb::usage_error(flag, std::to_string(length) + " is outside 2.." + std::to_string(config.max_position_embeddings) +
+                                                " (the model's max_position_embeddings)");
+        to.query_prefix = o.query_prefix;
+        to.passage_prefix = o.passage_prefix;
+        if (o.grad_cache_chunk < 0) throw sb::usage_error("--grad-cache-chunk", "must be at least 0 (0: off)");
+        to.grad_cache_chunk = static_cast<std::size_t>(o.grad_cache_chunk);
+    }
     to.batch_size = positive("--batch-size", o.batch_size);
     to.epochs = positive("--epochs", o.epochs);
     to.max_steps = o.max_steps;
@@ -208,12 +345,15 @@ int run_train(const train_options& in) {
     // starbucks_config.json (ECOSYSTEM.md): the trained pairs, pooling, method and loss settings.
     const std::string method_name = method == sb::train::strategy::starbucks ? "srl" : o.strategy;
     json recorded = {{"format_version", 1},
-                     {"pooling", "mean"},
+                     {"task", o.task},
+                     {"pooling", retrieval ? "cls" : "mean"},
                      {"normalize", false},
                      {"method", method_name},
-                     {"loss", {{"name", o.loss}, {"scale", 20}, {"kl_weight", o.kl_weight}, {"detach_teacher", o.detach_teacher},
-                               {"twodmse_corrected", o.twodmse_corrected}}},
-                     {"similarity", "cosine"},
+                     {"loss", retrieval ? json{{"name", "retrieval_ce"}, {"temperature", 1}, {"kl_weight", to.objective.kl_weight},
+                                               {"detach_teacher", true}, {"group_size", to.objective.group_size}}
+                                        : json{{"name", o.loss}, {"scale", 20}, {"kl_weight", o.kl_weight}, {"detach_teacher", o.detach_teacher},
+                                               {"twodmse_corrected", o.twodmse_corrected}}},
+                     {"similarity", retrieval ? "dot" : "cosine"},
                      {"command", command_line()},
                      {"version", STARBUCKS_VERSION_STRING}};
     json trained = json::array();
@@ -221,9 +361,19 @@ int run_train(const train_options& in) {
     recorded["pairs"] = trained;
 
     const std::string backend = choose_backend(o.backend, o.threads);
+    if (retrieval && data.empty())
+        with_backend(backend, [&]<class B>(std::type_identity<B>) { data = mine_groups<B>(o); });
+    if (data.empty()) throw sb::format_error(o.train.empty() ? o.qrels : o.train, "data", "has no usable examples");
+    if (retrieval) // checked before the output folder exists (the trainer checks again)
+        for (std::size_t i = 0; i < data.size(); ++i)
+            if (data[i].texts.size() < 1 + to.objective.group_size)
+                throw sb::usage_error("--group-size", "example " + std::to_string(i + 1) + " has " + std::to_string(data[i].texts.size() - 2) +
+                                                          " hard negatives; a group of " + std::to_string(to.objective.group_size) + " passages needs " +
+                                                          std::to_string(to.objective.group_size - 1) + " (lower --group-size or give more negatives)");
     fs::create_directories(out, ec);
     if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());
-    std::fprintf(stderr, "train: %zu examples, strategy %s, loss %s, pairs %s, backend %s\n", data.size(), o.strategy.c_str(), o.loss.c_str(),
+    std::fprintf(stderr, "train: %zu examples, task %s, strategy %s, loss %s, pairs %s, backend %s\n", data.size(), o.task.c_str(), o.strategy.c_str(),
+                 retrieval ? "retrieval cross-entropy" : o.loss.c_str(),
                  pairs.to_string().c_str(), backend.c_str());
     const auto run_one = [&](const sb::train::trainer_options& opts, const fs::path& dir, std::size_t layers, const std::string& label,
                              const json& rec) {

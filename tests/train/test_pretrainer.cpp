@@ -16,7 +16,7 @@
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
-using train_testing::bert_tokenizer, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
+using train_testing::weights_of, train_testing::bert_tokenizer, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
 
 namespace {
 
@@ -56,13 +56,6 @@ train::pretrainer_options small_options() {
     o.warmup_ratio = 0.1;
     o.seed = 11;
     return o;
-}
-
-std::vector<float> weights_of(const nn::bert_for_smae<float>& m) {
-    std::vector<float> out;
-    for (const auto& [name, value] : m.parameters())
-        std::visit([&](const auto& v) { out.insert(out.end(), v.value().data(), v.value().data() + v.size()); }, value);
-    return out;
 }
 
 /// Mean pre-training loss over the first `batches` micro-batches of epoch 0, no dropout, no gradient.

@@ -14,7 +14,7 @@
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
-using train_testing::bert_tokenizer, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
+using train_testing::weights_of, train_testing::bert_tokenizer, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
 
 namespace {
 
@@ -42,14 +42,6 @@ train::trainer_options small_options() {
     o.warmup_ratio = 0.1;
     o.seed = 5;
     return o;
-}
-
-/// The model's weights, concatenated in parameter order.
-std::vector<float> weights_of(const nn::bert_encoder<float>& m) {
-    std::vector<float> out;
-    for (const auto& [name, value] : m.parameters())
-        std::visit([&](const auto& v) { out.insert(out.end(), v.value().data(), v.value().data() + v.size()); }, value);
-    return out;
 }
 
 /// Mean SRL loss over the data, no dropout, no gradient.

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include <unistd.h>
 
@@ -28,6 +30,15 @@ inline starbucks::nn::bert_config small_config() {
     c.intermediate_size = 32;
     c.max_position_embeddings = 64;
     return c;
+}
+
+/// Every weight of a model (anything with parameters()), concatenated in parameter order.
+template <class Model>
+std::vector<float> weights_of(const Model& m) {
+    std::vector<float> out;
+    for (const auto& [name, value] : m.parameters())
+        std::visit([&](const auto& v) { out.insert(out.end(), v.value().data(), v.value().data() + v.size()); }, value);
+    return out;
 }
 
 /// A folder under the temp dir, empty at construction and removed at destruction.

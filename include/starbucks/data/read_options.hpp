@@ -22,7 +22,7 @@ enum class header_mode {
 /// @brief Options shared by the TSV/CSV readers (RELIABILITY.md, "Dataset rows").
 struct read_options {
     header_mode header = header_mode::detect;
-    /// '\t' (quotes are literal), ',' (RFC 4180 quotes, one line per row), or 0: TAB when line 1
+    /// TAB (quotes are literal), ',' (RFC 4180 quotes, one line per row), or 0: TAB when line 1
     /// holds a TAB, else comma.
     char delimiter = 0;
     /// The closed range an STS score must lie in (STS-B and SemEval STS: [0, 5]; SICK: [1, 5]).

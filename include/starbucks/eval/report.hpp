@@ -41,7 +41,7 @@ inline nlohmann::json report_json(const std::vector<report_row>& rows, const nlo
     return out;
 }
 
-/// CSV with a header: dataset,layers,dim,<metric>,<second>.
+/// CSV with a header: `dataset,layers,dim,<metric>,<second>`.
 inline std::string report_csv(const std::vector<report_row>& rows, const char* metric = "spearman", const char* second = "pearson") {
     std::string s = std::string("dataset,layers,dim,") + metric + "," + second + "\n";
     char buf[96];
@@ -66,11 +66,11 @@ inline std::map<std::pair<std::size_t, std::size_t>, double> cells_of(const std:
 }
 
 /// @brief A text table of one data set: layers down, dims across, blank where not evaluated.
-inline std::string report_table(const std::vector<report_row>& rows, const std::string& dataset) {
+inline std::string report_table(const std::vector<report_row>& rows, const std::string& dataset, const std::string& metric = "Spearman x 100") {
     const auto cells = cells_of(rows, dataset);
     std::set<std::size_t> layers, dims;
     for (const auto& [k, v] : cells) layers.insert(k.first), dims.insert(k.second);
-    std::string s = dataset + " (Spearman x 100)\nlayers\\dim";
+    std::string s = dataset + " (" + metric + ")\nlayers\\dim";
     char buf[32];
     for (std::size_t d : dims) {
         std::snprintf(buf, sizeof buf, " %7zu", d);

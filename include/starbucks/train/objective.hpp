@@ -28,8 +28,12 @@ enum class strategy {
     separate,  ///< one model per pair: its first n layers only, full width (cut to d at evaluation)
     full,      ///< plain fine-tuning of the whole model; sub-models are cut post hoc
 };
-/// The task loss on each (n, d) embedding.
+/// The task loss on each (n, d) embedding (STS task; retrieval always uses cross-entropy over
+/// dot-product scores, METHOD.md §2.2).
 enum class task_loss { cosent, mnrl };
+/// What the model is trained for: sentence similarity (mean pooling, cosine) or dense retrieval
+/// (CLS pooling, raw dot product, one query against B·G passages).
+enum class task_kind { sts, retrieval };
 
 /// @brief `starbucks`, `2dmse`, `separate` or `full`. @throws usage_error listing the choices.
 inline strategy parse_strategy(std::string_view s) {
@@ -71,6 +75,8 @@ struct objective_options {
     bool twodmse_corrected = false;
     double twodmse_temperature = 0.3; ///< 2dmse KL: softmax(f / 0.3), KL weighted by 0.3 too
     std::uint64_t seed = 42;          ///< 2dmse draws its (layer, dims) per step from (seed, step)
+    task_kind task = task_kind::sts;
+    std::size_t group_size = 8;       ///< retrieval: passages per query (1 positive + G−1 hard negatives)
     /// The encoder's depth, so that `full` and `2dmse` cannot silently train a shallower model
     /// when fewer hidden states are passed; 0 takes it from the hidden states.
     std::size_t model_layers = 0;
@@ -185,6 +191,73 @@ matryoshka::multi_target<T, B> objective(const objective_options& o, const std::
     case strategy::full: out.add("loss_" + mt::label({model_layers, width}), detail::task(o, f(model_layers), layout)); break;
     }
     return out;
+}
+
+/// @brief The retrieval loss terms from pooled vectors: queries[n] (B, C) and passages[n]
+/// (B·G, C) are the CLS vectors of layer n, n = 0..layers run (the form GradCache calls with
+/// cached vectors). See retrieval_objective for the strategies and term names.
+/// @throws usage_error when fewer layers than needed are passed; shape_error from the loss.
+template <class T, class B>
+matryoshka::multi_target<T, B> retrieval_objective_pooled(const objective_options& o, const std::vector<autograd::var<T, dextents<2>, B>>& q,
+                                                          const std::vector<autograd::var<T, dextents<2>, B>>& p, std::uint64_t step) {
+    namespace ag = autograd;
+    namespace mt = matryoshka;
+    if (q.empty() || q.size() != p.size()) throw usage_error("starbucks::train::retrieval_objective", "vectors of queries and passages differ in depth");
+    const std::size_t ran = q.size() - 1;
+    const std::size_t model_layers = o.model_layers ? o.model_layers : ran;
+    if (ran < layers_needed(o, model_layers))
+        throw usage_error("starbucks::train::retrieval_objective", "needs " + std::to_string(layers_needed(o, model_layers)) +
+                                                                       " layers of hidden states, got " + std::to_string(ran));
+    const std::size_t width = q.back().extent(1);
+    const std::size_t g = o.group_size;
+    switch (o.method) {
+    case strategy::starbucks: return losses::retrieval_srl(q, p, o.pairs, g, o.kl_weight);
+    case strategy::full: return losses::retrieval_srl(q, p, mt::pair_list({{model_layers, width}}), g);
+    case strategy::separate: return losses::retrieval_srl(q, p, mt::pair_list({{o.pairs.largest().layers, width}}), g);
+    case strategy::twodmse: {
+        const rng_stream draws{o.seed, 0x2d35e000ull + step};
+        const std::size_t d1 = o.pairs[draws.bits(0) % o.pairs.size()].dim;
+        mt::multi_target<T, B> out;
+        const auto ce = [&](std::size_t n, std::size_t d) {
+            return losses::retrieval_srl(q, p, mt::pair_list({{n, d}}), g).sum();
+        };
+        out.add("ce_last_d" + std::to_string(d1), ce(model_layers, d1));
+        if (model_layers < 2) return out;
+        const std::size_t l = 1 + draws.bits(1) % (model_layers - 1);
+        const std::size_t d2 = o.pairs[draws.bits(2) % o.pairs.size()].dim;
+        out.add("ce_layer" + std::to_string(l) + "_d" + std::to_string(d2), ce(l, d2), o.twodmse_corrected ? 1.0 : 1.0 / double(l));
+        // KL(batchmean) over all B + B·G texts = the row-weighted mean of the two groups' KLs.
+        const T t = static_cast<T>(o.twodmse_temperature);
+        const double nq = double(q[l].extent(0)), np = double(p[l].extent(0));
+        out.add("kl_layer" + std::to_string(l) + "_queries", losses::kl_coordinates(q[model_layers], q[l], o.twodmse_corrected, t),
+                o.twodmse_temperature * nq / (nq + np));
+        out.add("kl_layer" + std::to_string(l) + "_passages", losses::kl_coordinates(p[model_layers], p[l], o.twodmse_corrected, t),
+                o.twodmse_temperature * np / (nq + np));
+        return out;
+    }
+    }
+    throw internal_error("starbucks::train::retrieval_objective", "unknown strategy");
+}
+
+/// @brief The loss terms of one retrieval batch (METHOD.md §2.2), from the hidden states of the
+/// B queries and of the B·G passages (group i: the positive of query i, then its negatives).
+///
+/// CLS vectors, raw dot products, target of query i = passage i·G. `starbucks`: every pair's
+/// cross-entropy plus KL to the largest pair's detached scores (weight kl_weight, 1 in the paper);
+/// `full`: cross-entropy at full size; `separate`: at (n, width) for the pair's n; `2dmse`: the
+/// STS baseline's draws with cross-entropy as its task loss and its coordinate KL (temperature
+/// 0.3) over all texts. Term names: `ce_n{n}_d{d}`, `kl_n{n}_d{d}`, `ce_last_d{d}`, `ce_layer{l}_d{d}`, `kl_layer{l}_*`.
+/// @throws usage_error when fewer hidden states than needed are passed; shape_error from the loss.
+template <class T, class B>
+matryoshka::multi_target<T, B> retrieval_objective(const objective_options& o, const std::vector<autograd::var<T, dextents<3>, B>>& queries,
+                                                   const std::vector<autograd::var<T, dextents<3>, B>>& passages, std::uint64_t step) {
+    if (queries.size() != passages.size()) throw usage_error("starbucks::train::retrieval_objective", "hidden states of queries and passages differ in depth");
+    std::vector<autograd::var<T, dextents<2>, B>> q, p;
+    for (std::size_t n = 0; n < queries.size(); ++n) {
+        q.push_back(autograd::contiguous(nn::cls_pooling(queries[n])));
+        p.push_back(autograd::contiguous(nn::cls_pooling(passages[n])));
+    }
+    return retrieval_objective_pooled(o, q, p, step);
 }
 
 } // namespace train

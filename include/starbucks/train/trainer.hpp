@@ -12,6 +12,7 @@
 #include <functional>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +37,8 @@ STARBUCKS_NAMESPACE_BEGIN
 namespace train {
 
 /// One training example: the texts of its columns (first/second text, or anchor/positive
-/// [/negative]) and, for scored pairs, the score.
+/// [/negative]; for retrieval the query, its positive, then its pool of hard negatives) and,
+/// for scored pairs, the score.
 struct example {
     std::vector<std::string> texts;
     double score = 0;
@@ -50,6 +52,12 @@ struct trainer_options {
     std::size_t max_steps = 0;        ///< optimizer steps; 0 = epochs over the data
     std::size_t accumulation = 1;     ///< micro-batches per optimizer step
     std::size_t max_length = 128;     ///< tokens per text, [CLS] and [SEP] included
+    std::size_t query_max_length = 32;    ///< retrieval: tokens per query
+    std::size_t passage_max_length = 196; ///< retrieval: tokens per passage
+    std::string query_prefix, passage_prefix; ///< retrieval: put before every query / passage
+    /// retrieval: GradCache — encode at most this many texts per forward (0: the whole batch at
+    /// once). The loss sees the whole batch either way; memory follows the chunk.
+    std::size_t grad_cache_chunk = 0;
     double lr = 5e-5;
     double warmup_ratio = 0.1;        ///< of the total steps
     optim::schedule_kind schedule = optim::schedule_kind::linear;
@@ -76,6 +84,12 @@ inline nlohmann::json to_json(const trainer_options& o) {
             {"max_steps", o.max_steps},
             {"accumulation", o.accumulation},
             {"max_length", o.max_length},
+            {"task", o.objective.task == task_kind::retrieval ? "retrieval" : "sts"},
+            {"group_size", o.objective.group_size},
+            {"query_max_length", o.query_max_length},
+            {"passage_max_length", o.passage_max_length},
+            {"query_prefix", o.query_prefix},
+            {"passage_prefix", o.passage_prefix},
             {"lr", o.lr},
             {"warmup_ratio", o.warmup_ratio},
             {"weight_decay", o.weight_decay},
@@ -99,8 +113,15 @@ public:
           optimizer_(optim::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay}) {
         if (data_.empty()) throw usage_error("starbucks::train::trainer", "no training examples");
         columns_ = data_.front().texts.size();
+        const bool retrieval = o_.objective.task == task_kind::retrieval;
+        if (retrieval && o_.objective.group_size == 0) throw usage_error("starbucks::train::trainer", "group size must be positive");
         for (std::size_t i = 0; i < data_.size(); ++i)
-            if (data_[i].texts.size() != columns_)
+            if (retrieval && data_[i].texts.size() < 1 + o_.objective.group_size)
+                throw usage_error("starbucks::train::trainer", "example " + std::to_string(i + 1) + " has " +
+                                                                   std::to_string(data_[i].texts.size() < 2 ? 0 : data_[i].texts.size() - 2) +
+                                                                   " hard negatives; a group of " + std::to_string(o_.objective.group_size) +
+                                                                   " passages needs " + std::to_string(o_.objective.group_size - 1));
+            else if (!retrieval && data_[i].texts.size() != columns_)
                 throw usage_error("starbucks::train::trainer", "example " + std::to_string(i + 1) + " has " + std::to_string(data_[i].texts.size()) +
                                                                    " texts; the first has " + std::to_string(columns_));
         if (o_.batch_size == 0 || o_.accumulation == 0) throw usage_error("starbucks::train::trainer", "batch size and accumulation must be positive");
@@ -153,6 +174,17 @@ public:
         model_.training = false;
     }
 
+    /// @brief The loss of micro-batch `index` of `epoch` (this run's data order), its gradients
+    /// accumulated into the model's parameters; no optimizer step (for custom loops and checks).
+    matryoshka::multi_target<T, B> backward_batch(std::uint64_t epoch, std::uint64_t index) {
+        if (index >= batches_per_epoch_) throw usage_error("starbucks::train::trainer", "batch " + std::to_string(index) + " is past the epoch's " + std::to_string(batches_per_epoch_));
+        autograd::tape tape;
+        model_.training = o_.dropout;
+        auto total = micro_batch(tape, epoch, index, 1.0);
+        model_.training = false;
+        return total;
+    }
+
 private:
     const std::vector<std::size_t>& order(std::uint64_t epoch) {
         if (order_epoch_ != epoch || order_.empty()) {
@@ -162,11 +194,140 @@ private:
         return order_;
     }
 
+    /// The G passages of example `e` this epoch: its positive, then G−1 of its hard negatives
+    /// drawn without replacement from (seed, epoch, example), so a resumed run draws the same.
+    void add_group(std::vector<std::string_view>& out, std::size_t e, std::uint64_t epoch) const {
+        const auto& t = data_[e].texts;
+        out.push_back(t[1]);
+        std::vector<std::size_t> pool(t.size() - 2);
+        for (std::size_t i = 0; i < pool.size(); ++i) pool[i] = 2 + i;
+        const rng_stream draw{o_.seed ^ 0x4e6567ull, epoch * data_.size() + e};
+        for (std::size_t k = 0; k + 1 < o_.objective.group_size; ++k) { // partial Fisher-Yates
+            if (pool.size() > o_.objective.group_size - 1) std::swap(pool[k], pool[k + draw.bits(k) % (pool.size() - k)]);
+            out.push_back(t[pool[k]]);
+        }
+    }
+
+    /// @brief Retrieval with GradCache (Gao et al., 2021): (1) every chunk of texts runs through the
+    /// encoder without a graph and only its CLS vectors are kept; (2) the loss of the whole batch
+    /// runs on those vectors and gives dL/d(vector); (3) each chunk runs again with a graph, its
+    /// dropout replayed (the forward counter is rewound), and backpropagates Σ ⟨vector, dL/dvector⟩,
+    /// whose parameter gradient is the chunk's share of dL/dθ. Memory: one chunk's activations.
+    matryoshka::multi_target<T, B> retrieval_batch_cached(autograd::tape& tape, const std::vector<std::string_view>& queries,
+                                                         const std::vector<std::string_view>& passages, double weight) {
+        namespace ag = autograd;
+        const std::size_t layers = layers_needed(o_.objective, model_.n_layers());
+        const std::size_t width = model_.config.hidden_size;
+        struct chunk {
+            std::span<const std::string_view> texts;
+            std::size_t max_length;
+            std::uint64_t forward;
+        };
+        std::vector<chunk> chunks;
+        for (const auto& [texts, length] : {std::pair{&queries, o_.query_max_length}, std::pair{&passages, o_.passage_max_length}})
+            for (std::size_t b = 0; b < texts->size(); b += o_.grad_cache_chunk)
+                chunks.push_back({std::span<const std::string_view>(texts->data() + b, std::min(o_.grad_cache_chunk, texts->size() - b)), length, 0});
+        const auto encode = [&](const chunk& c) {
+            const auto tb = starbucks::data::tokenize<T, B>(tokenizer_, c.texts, c.max_length, model_.config.vocab_size, "starbucks::train::trainer");
+            const auto h = model_(tb.ids, tb.mask, layers);
+            std::vector<ag::var<T, dextents<2>, B>> cls;
+            for (const auto& hn : h) cls.push_back(ag::contiguous(nn::cls_pooling(hn)));
+            return cls;
+        };
+        // (1) vectors of every chunk, no graph; each chunk's dropout stream remembered
+        std::vector<tensor<T, dextents<2>, B>> q_vec(layers + 1, tensor<T, dextents<2>, B>(queries.size(), width));
+        std::vector<tensor<T, dextents<2>, B>> p_vec(layers + 1, tensor<T, dextents<2>, B>(passages.size(), width));
+        {
+            ag::no_grad off;
+            std::size_t row_q = 0, row_p = 0;
+            for (auto& c : chunks) {
+                c.forward = model_.training_forwards();
+                const bool is_query = c.texts.data() >= queries.data() && c.texts.data() < queries.data() + queries.size();
+                auto& dst = is_query ? q_vec : p_vec;
+                std::size_t& row = is_query ? row_q : row_p;
+                const auto cls = encode(c);
+                for (std::size_t n = 0; n <= layers; ++n) {
+                    const auto v = contiguous(cls[n].value());
+                    std::copy_n(v.data(), c.texts.size() * width, dst[n].data() + row * width);
+                }
+                row += c.texts.size();
+            }
+        }
+        const std::uint64_t forwards_after = model_.training_forwards();
+        // (2) the loss of the whole batch on the cached vectors
+        std::vector<ag::var<T, dextents<2>, B>> q, p;
+        for (std::size_t n = 0; n <= layers; ++n) q.push_back(ag::parameter(std::move(q_vec[n]))), p.push_back(ag::parameter(std::move(p_vec[n])));
+        tape.clear();
+        matryoshka::multi_target<T, B> total;
+        {
+            auto on = tape.activate();
+            total = retrieval_objective_pooled(o_.objective, q, p, state_.step);
+            std::vector<ag::loss_term> seeds = total.loss_terms();
+            for (auto& s : seeds) s.weight *= weight;
+            tape.backward(seeds);
+        }
+        tape.clear();
+        // (3) each chunk again, with a graph and the same dropout, seeded with its vectors' gradients
+        std::size_t row_q = 0, row_p = 0;
+        for (const auto& c : chunks) {
+            const bool is_query = c.texts.data() >= queries.data() && c.texts.data() < queries.data() + queries.size();
+            const auto& leaves = is_query ? q : p;
+            std::size_t& row = is_query ? row_q : row_p;
+            model_.set_training_forwards(c.forward);
+            auto on = tape.activate();
+            const auto cls = encode(c);
+            std::optional<ag::var<T, extents<>, B>> surrogate;
+            for (std::size_t n = 0; n <= layers; ++n) {
+                if (!leaves[n].has_grad()) continue;
+                tensor<T, dextents<2>, B> g(c.texts.size(), width);
+                const auto all = contiguous(leaves[n].grad());
+                std::copy_n(all.data() + row * width, c.texts.size() * width, g.data());
+                auto term = ag::sum(ag::mul(cls[n], ag::constant_input(std::move(g))));
+                surrogate = surrogate ? ag::add(*surrogate, term) : term;
+            }
+            if (surrogate) tape.backward({*surrogate});
+            tape.clear();
+            row += c.texts.size();
+        }
+        model_.set_training_forwards(forwards_after);
+        return total;
+    }
+
+    /// Retrieval: the queries and their groups of passages, two forwards, the retrieval objective.
+    matryoshka::multi_target<T, B> retrieval_batch(autograd::tape& tape, const std::vector<std::size_t>& examples, std::uint64_t epoch, double weight) {
+        std::vector<std::string> queries;
+        std::vector<std::string> prefixed;
+        std::vector<std::string_view> passages;
+        for (std::size_t e : examples) queries.push_back(o_.query_prefix + data_[e].texts[0]);
+        for (std::size_t e : examples) add_group(passages, e, epoch);
+        if (!o_.passage_prefix.empty()) {
+            for (auto v : passages) prefixed.push_back(o_.passage_prefix + std::string(v));
+            passages.assign(prefixed.begin(), prefixed.end());
+        }
+        const std::vector<std::string_view> query_views(queries.begin(), queries.end());
+        if (o_.grad_cache_chunk > 0) return retrieval_batch_cached(tape, query_views, passages, weight);
+        const auto qb = starbucks::data::tokenize<T, B>(tokenizer_, query_views, o_.query_max_length, model_.config.vocab_size, "starbucks::train::trainer");
+        const auto pb = starbucks::data::tokenize<T, B>(tokenizer_, passages, o_.passage_max_length, model_.config.vocab_size, "starbucks::train::trainer");
+        tape.clear();
+        auto on = tape.activate();
+        const std::size_t layers = layers_needed(o_.objective, model_.n_layers());
+        const auto qh = model_(qb.ids, qb.mask, layers);
+        const auto ph = model_(pb.ids, pb.mask, layers);
+        auto total = retrieval_objective(o_.objective, qh, ph, state_.step);
+        std::vector<autograd::loss_term> seeds = total.loss_terms();
+        for (auto& s : seeds) s.weight *= weight;
+        tape.backward(seeds);
+        tape.clear();
+        return total;
+    }
+
     /// Forward and backward of one micro-batch, its loss seeded with `weight`.
     matryoshka::multi_target<T, B> micro_batch(autograd::tape& tape, std::uint64_t epoch, std::uint64_t index, double weight) {
         const auto& ord = order(epoch);
         const std::size_t begin = static_cast<std::size_t>(index) * o_.batch_size;
         const std::size_t rows = std::min(o_.batch_size, data_.size() - begin);
+        if (o_.objective.task == task_kind::retrieval)
+            return retrieval_batch(tape, std::vector<std::size_t>(ord.begin() + std::ptrdiff_t(begin), ord.begin() + std::ptrdiff_t(begin + rows)), epoch, weight);
         std::vector<std::string_view> texts;
         batch_layout<T> layout{rows, columns_, {}};
         for (std::size_t c = 0; c < columns_; ++c)
