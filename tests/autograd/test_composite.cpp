@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_composite {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -263,3 +266,5 @@ TEST_CASE("attention block: the gradient of the multi-target sum equals the sum 
         CHECK(close(sg1, gg1));
     }
 }
+
+} }  // namespace test_composite

@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdint>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_functions_gradcheck {
+
 using namespace starbucks;
 using starbucks::testing::random;
 using starbucks::testing::weighted_sum;
@@ -559,3 +562,5 @@ TEST_CASE("autograd contiguous: a copy of a transposed view passes gradcheck and
     };
     STARBUCKS_CHECK_GRADCHECK(ag::gradcheck(f, x), x.size());
 }
+
+} }  // namespace test_functions_gradcheck

@@ -7,6 +7,9 @@
 #include <cstring>
 #include <string>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_gradcheck {
+
 using namespace starbucks;
 using starbucks::testing::random;
 using starbucks::testing::weighted_sum;
@@ -129,3 +132,5 @@ TEST_CASE("gradcheck: checks a user's own layer built from library ops") {
     };
     STARBUCKS_CHECK_GRADCHECK(ag::gradcheck(glu, x, w1, w2), 52);
 }
+
+} }  // namespace test_gradcheck

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_tape {
+
 using namespace starbucks;
 using starbucks::testing::bitwise_equal;
 using starbucks::testing::flat;
@@ -350,3 +353,5 @@ TEST_CASE("var: copies share state; parameter and constant_input set requires_gr
     CHECK(x.dims() == expected);
     CHECK_FALSE(x.has_grad());
 }
+
+} }  // namespace test_tape

@@ -7,6 +7,9 @@
 #include <type_traits>
 #include <utility>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_view {
+
 using namespace starbucks;
 using starbucks::testing::bitwise_equal;
 using starbucks::testing::flat;
@@ -119,3 +122,5 @@ TEST_CASE("autograd views: values alias the parent's storage; writes through the
     CHECK(s.value()(3) == 42.0);
     CHECK(r.value()(3, 1) == 42.0); // element 10 of the flat storage
 }
+
+} }  // namespace test_view

@@ -4,6 +4,9 @@
 
 #include <cstring>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_backends {
+
 using namespace starbucks;
 namespace ag = starbucks::autograd;
 using starbucks::testing::relative_error;
@@ -255,3 +258,5 @@ TEST_CASE_TEMPLATE("backends: bf16 gemm accumulates in f32 and matches the refer
     CHECK(relative_error(got, matmul<false, true>(a32, b32)) <= 1e-2);
     CHECK(relative_error(matmul<true, false>(on<B>(a), on<B>(a)), matmul<true, false>(a, a)) <= f32_tolerance);
 }
+
+} }  // namespace test_backends

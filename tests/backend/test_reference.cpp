@@ -2,6 +2,9 @@
 // backend::reference checked against values computed by hand or by an independent formula.
 #include "testing.hpp"
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_reference {
+
 using namespace starbucks;
 using starbucks::testing::random;
 
@@ -230,3 +233,5 @@ TEST_CASE("host_pool: over the cap, older cached sizes make room for the block b
     CHECK(pool.cached_bytes() == 0);
     pool.set_limit_bytes(saved_limit);
 }
+
+} }  // namespace test_reference

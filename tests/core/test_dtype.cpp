@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <limits>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_dtype {
+
 using namespace starbucks;
 
 namespace {
@@ -215,3 +218,5 @@ TEST_CASE("bf16: convert of a strided view converts the viewed elements in row-m
     auto d = convert<double>(x);
     CHECK(d(1, 2) == 12.5);
 }
+
+} }  // namespace test_dtype

@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <type_traits>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_error {
+
 using namespace starbucks;
 
 TEST_CASE("error: each kind maps to its exit code") {
@@ -107,3 +110,5 @@ TEST_CASE("error: the library's own throws carry the right kind") {
         CHECK(exit_code(e.kind()) == 1);
     }
 }
+
+} }  // namespace test_error

@@ -4,6 +4,9 @@
 
 #include <type_traits>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_extents {
+
 using namespace starbucks;
 
 TEST_CASE("extents: all-static extents are an empty class of size 1") {
@@ -171,3 +174,5 @@ TEST_CASE("extents: a shape rejects a rank above the maximum") {
     CHECK(shape{1, 2, 3, 4, 5, 6, 7, 8}.size() == 40320);
     CHECK(shape{}.size() == 1);
 }
+
+} }  // namespace test_extents

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_rng {
+
 using namespace starbucks;
 
 namespace {
@@ -184,3 +187,5 @@ TEST_CASE("rng: dropout of a strided view uses the mask of its row-major contigu
     CHECK(testing::max_abs_diff(a.mask, b.mask) == 0.0);
     CHECK(testing::max_abs_diff(a.y, b.y) == 0.0);
 }
+
+} }  // namespace test_rng

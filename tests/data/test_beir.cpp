@@ -10,6 +10,9 @@
 
 #include <unistd.h>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_beir {
+
 using namespace starbucks;
 
 namespace {
@@ -85,3 +88,5 @@ TEST_CASE("data text_record_reader: malformed records are errors naming file:lin
     skip.max_bad_fraction = 0.1;
     CHECK_THROWS_AS(data::read_text_records(temp_file("skip2.jsonl", "{\"_id\": \"a\", \"text\": \"x\"}\n{\"_id\": \"b\"}\n"), skip), format_error);
 }
+
+} }  // namespace test_beir

@@ -10,6 +10,9 @@
 #include <utility>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_sts_tsv {
+
 using namespace starbucks;
 using starbucks::testing::examples_file;
 using starbucks::testing::format_error_message;
@@ -182,3 +185,5 @@ TEST_CASE("data read_sts: the shipped STS sets read whole with their official ro
     CHECK(test[0].text1 == "A girl is styling her hair.");
     CHECK(test[0].text2 == "A girl is brushing her hair.");
 }
+
+} }  // namespace test_sts_tsv

@@ -10,6 +10,9 @@
 #include <utility>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_text_pairs {
+
 using namespace starbucks;
 using starbucks::testing::examples_file;
 using starbucks::testing::format_error_message;
@@ -72,3 +75,5 @@ TEST_CASE("data read_pairs: the shipped SNLI triplets read whole") {
     CHECK(*t[0].negative == "A choir singing at a baseball game.");
     for (const auto& row : t) CHECK(row.negative.has_value());
 }
+
+} }  // namespace test_text_pairs

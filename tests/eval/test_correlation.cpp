@@ -10,6 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_correlation {
+
 using namespace starbucks;
 
 TEST_CASE("eval average_ranks: ties get the mean of the ranks they span, as scipy's rankdata(method='average')") {
@@ -47,3 +50,5 @@ TEST_CASE("eval spearman and pearson: mismatched lengths, fewer than 2 values, c
     CHECK(starbucks::testing::error_message([&] { eval::spearman(three, flat); }).find("y: is constant") != std::string::npos);
     CHECK(starbucks::testing::error_message([&] { eval::pearson(three, two); }).find("lengths differ: 3 vs 2") != std::string::npos);
 }
+
+} }  // namespace test_correlation

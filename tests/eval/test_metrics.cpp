@@ -17,6 +17,9 @@
 
 #include <nlohmann/json.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_metrics {
+
 using namespace starbucks;
 
 namespace {
@@ -142,3 +145,5 @@ TEST_CASE("data format_score and append_run_lines: written scores read back as t
     CHECK(r.at("q9").size() == 2);
     CHECK(r.at("q9")[1].score == 0.5);
 }
+
+} }  // namespace test_metrics

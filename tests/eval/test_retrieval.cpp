@@ -13,6 +13,9 @@
 
 #include <starbucks/eval/retrieval.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_retrieval {
+
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
@@ -177,3 +180,5 @@ TEST_CASE("eval search_embedded: corpus vectors saved, reloaded and searched aga
     CHECK_THROWS_WITH_AS(eval::load_corpus_embeddings(dir), doctest::Contains("25 rows for 2 ids"), format_error);
     fs::remove_all(dir);
 }
+
+} }  // namespace test_retrieval

@@ -9,6 +9,9 @@
 
 #include <starbucks/eval/sts.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_sts {
+
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
@@ -103,3 +106,5 @@ TEST_CASE("evaluate_sts: sizes beyond the model and too little data are usage er
     CHECK_THROWS_AS(eval::evaluate_sts(model, tok, scored_pairs(), {{1, 17}}), usage_error);
     CHECK_THROWS_AS(eval::evaluate_sts(model, tok, std::vector<eval::scored_pair>{scored_pairs()[0]}, {{1, 8}}), usage_error);
 }
+
+} }  // namespace test_sts

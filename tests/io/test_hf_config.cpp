@@ -4,6 +4,9 @@
 
 #include <string>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_hf_config {
+
 using namespace starbucks;
 using starbucks::testing::error_message;
 
@@ -129,3 +132,5 @@ TEST_CASE("hf_config: malformed JSON is rejected with its byte offset") {
 TEST_CASE("hf_config: an unreadable path is an io_error") {
     CHECK_THROWS_AS((void)io::read_bert_config(std::string(STARBUCKS_TEST_DATA_DIR) + "/data/no-such/config.json"), io_error);
 }
+
+} }  // namespace test_hf_config

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_malformed {
+
 using namespace starbucks;
 
 namespace {
@@ -204,3 +207,5 @@ TEST_CASE("malformed corpus: accepted files hold the values the generator wrote"
         CHECK(open("name_with_escapes.safetensors").contains("a\x07\"b\\"));
     }
 }
+
+} }  // namespace test_malformed

@@ -21,6 +21,9 @@
 
 #include <nlohmann/json.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_safetensors {
+
 using namespace starbucks;
 namespace fs = std::filesystem;
 
@@ -651,3 +654,5 @@ TEST_CASE("io::detail: names in messages are escaped and cut") {
     CHECK(shown.size() < 240);
     CHECK(shown.find("...\" (5000 bytes)") != std::string::npos);
 }
+
+} }  // namespace test_safetensors

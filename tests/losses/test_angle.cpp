@@ -10,6 +10,9 @@
 #include <cmath>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_angle {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -95,3 +98,5 @@ TEST_CASE_TEMPLATE("losses angle: matches sentence-transformers AnglELoss (value
         run(c, 0.0f);
     }
 }
+
+} }  // namespace test_angle

@@ -10,6 +10,9 @@
 #include <cmath>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_cosent {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -133,3 +136,5 @@ TEST_CASE_TEMPLATE("losses cosent: matches sentence-transformers CoSENTLoss (val
         run(c, 0.0f);
     }
 }
+
+} }  // namespace test_cosent

@@ -10,6 +10,9 @@
 #include <cmath>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_kl {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -126,3 +129,5 @@ TEST_CASE_TEMPLATE("losses kl: kl_coordinates and kl_scores match torch.nn.funct
         }
     }
 }
+
+} }  // namespace test_kl

@@ -6,6 +6,9 @@
 
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_losses {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -30,3 +33,5 @@ TEST_CASE("losses: static extents (4, 6) give the same bits as dynamic extents f
     CHECK(losses::kl_scores(sa, sb).value()() == losses::kl_scores(da, db).value()());
     CHECK(losses::cosent(sa, sb, labels).value()() > 0.0);
 }
+
+} }  // namespace test_losses

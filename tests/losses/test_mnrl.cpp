@@ -11,6 +11,9 @@
 #include <cmath>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_mnrl {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -94,3 +97,5 @@ TEST_CASE_TEMPLATE("losses mnrl: matches sentence-transformers MultipleNegatives
         run(c, 0.0f);
     }
 }
+
+} }  // namespace test_mnrl

@@ -13,6 +13,9 @@
 #include <fstream>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_retrieval_srl {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -129,3 +132,5 @@ TEST_CASE("losses retrieval_srl: passages that are not B·G rows are a shape err
     const std::vector<ag::var<double, dextents<2>>> p{ag::constant_input(pt), ag::constant_input(pt)};
     CHECK_THROWS_WITH_AS(losses::retrieval_srl(q, p, mt::pair_list({{1, 4}}), 2), doctest::Contains("7 passages for 3 queries in groups of 2"), shape_error);
 }
+
+} }  // namespace test_retrieval_srl

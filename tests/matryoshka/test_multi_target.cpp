@@ -7,6 +7,9 @@
 
 #include <starbucks/matryoshka/multi_target.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_multi_target {
+
 using namespace starbucks;
 namespace ag = starbucks::autograd;
 namespace mt = starbucks::matryoshka;
@@ -89,3 +92,5 @@ TEST_CASE("multi_target: a NaN term is found by name") {
     REQUIRE(total.first_non_finite() != nullptr);
     CHECK(total.first_non_finite()->name == "loss_n2_d5");
 }
+
+} }  // namespace test_multi_target

@@ -4,6 +4,9 @@
 
 #include <starbucks/matryoshka/pairs.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_pairs {
+
 namespace mt = starbucks::matryoshka;
 
 namespace {
@@ -45,6 +48,13 @@ TEST_CASE("pair_list rejects malformed, empty, zero and non-increasing lists wit
     CHECK_NOTHROW(mt::pair_list::parse("2:32"));
 }
 
+TEST_CASE("pair_list shows a bad entry with its control bytes escaped") {
+    // Found by fuzz_pairs: "#\t..." reached the message raw; a terminal sequence would too.
+    const std::string m = thrown_message([] { mt::pair_list::parse(std::string("#\t\0\x1b[31m\"\\", 10)); });
+    CHECK(m.find("\"#\\x09\\x00\\x1b[31m\\x22\\x5c\" is not a layers:dim pair") != std::string::npos);
+    CHECK(mt::pair_list::shown(std::string(50, '7')) == std::string(40, '7') + "...");
+}
+
 TEST_CASE("check_fits names the pair larger than the model and the allowed range") {
     const auto list = mt::pair_list::parse("1:8,2:16");
     CHECK_NOTHROW(list.check_fits(2, 16));
@@ -84,3 +94,5 @@ TEST_CASE("with_pair dispatches a runtime size to its compile-time pair, or list
           std::string::npos);
     CHECK(mt::pair_list::from(bert_base{}).to_flag() == "2:32,4:64,6:128,8:256,10:512,12:768");
 }
+
+} }  // namespace test_pairs

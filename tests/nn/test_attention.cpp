@@ -5,6 +5,9 @@
 
 #include <limits>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_attention {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -137,3 +140,5 @@ TEST_CASE("bert_layer: dropout is off in eval, on in training, and reproducible 
     CHECK_FALSE(st::bitwise_same(train1.value(), eval1.value()));
     CHECK_FALSE(st::bitwise_same(train1.value(), train3.value()));
 }
+
+} }  // namespace test_attention

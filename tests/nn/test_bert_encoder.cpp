@@ -6,6 +6,9 @@
 #include <cmath>
 #include <set>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_bert_encoder {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -215,3 +218,5 @@ TEST_CASE("bert_encoder: load names the tensor and both shapes, missing tensors 
         CHECK(msg.ends_with("\": not a weight of this model"));
     }
 }
+
+} }  // namespace test_bert_encoder

@@ -3,6 +3,9 @@
 // mode (tests/fixtures/bert/generate.py) within 1e-5 in float32.
 #include "nn_testing.hpp"
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_bert_parity {
+
 using namespace starbucks;
 namespace st = starbucks::testing;
 
@@ -39,3 +42,5 @@ TEST_CASE("bert parity: a random 2-layer, 4-head BertModel matches transformers'
     const auto dir = st::tests_dir() / "fixtures" / "bert";
     check_parity(dir / "random-small", dir / "random-small.safetensors");
 }
+
+} }  // namespace test_bert_parity

@@ -2,6 +2,9 @@
 // nn::linear and nn::layer_norm: shapes, initialisation, gradients.
 #include "nn_testing.hpp"
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_linear {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -72,3 +75,5 @@ TEST_CASE("layer_norm: starts at gain 1 and shift 0 and passes gradcheck") {
     };
     STARBUCKS_CHECK_GRADCHECK(ag::gradcheck(f, x, g), x.size() + g.size());
 }
+
+} }  // namespace test_linear

@@ -6,6 +6,9 @@
 
 #include <set>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_mlm_head {
+
 using namespace starbucks;
 using starbucks::testing::random;
 namespace ag = starbucks::autograd;
@@ -190,3 +193,5 @@ TEST_CASE("mlm_head: loading needs the head's tensors, which an encoder still ig
         CHECK(st::max_abs_diff(m.cls.bias.value(), mlm.read<float, dextents<1>>("cls.predictions.bias")) == 0.0);
     }
 }
+
+} }  // namespace test_mlm_head

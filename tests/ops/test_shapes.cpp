@@ -7,6 +7,9 @@
 #include <limits>
 #include <type_traits>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_shapes {
+
 using namespace starbucks;
 using starbucks::testing::error_message;
 using starbucks::testing::random;
@@ -252,3 +255,5 @@ TEST_CASE("shapes: pooling, similarity, losses, gather and concat results have t
     static_assert(std::is_same_v<decltype(dropout(h, 0.1f, rng_stream{}).mask), f32<extents<dyn, dyn, 8>>>);
     static_assert(std::is_same_v<decltype(convert<bf16>(h)), tensor<bf16, extents<dyn, dyn, 8>>>);
 }
+
+} }  // namespace test_shapes

@@ -2,6 +2,9 @@
 // optim::adamw: the update rule over several steps, skipping gradient-less parameters, convergence.
 #include "testing.hpp"
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_adamw {
+
 using namespace starbucks;
 namespace ag = starbucks::autograd;
 
@@ -111,3 +114,5 @@ TEST_CASE("adamw: a parameter added without decay moves only by the Adam step, a
     restored.step();
     CHECK(twin.value()(0) == exempt.value()(0)); // bitwise: the same state gives the same update
 }
+
+} }  // namespace test_adamw

@@ -6,6 +6,9 @@
 
 #include <starbucks/optim/clip.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_clip {
+
 using namespace starbucks;
 namespace ag = starbucks::autograd;
 
@@ -33,3 +36,5 @@ TEST_CASE("clip_grad_norm: a NaN gradient gives a NaN norm and is not scaled") {
     CHECK(std::isnan(optim::clip_grad_norm(params, 1.0)));
     CHECK(a.grad()(1) == 100.0);
 }
+
+} }  // namespace test_clip

@@ -4,6 +4,9 @@
 
 #include <starbucks/optim/schedule.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_schedule {
+
 using namespace starbucks;
 
 TEST_CASE("schedule: linear warm-up, then linear decay to zero at the last step") {
@@ -32,3 +35,5 @@ TEST_CASE("schedule: constant keeps the peak after warm-up; names parse, unknown
     CHECK(optim::parse_schedule("cosine") == optim::schedule_kind::cosine);
     CHECK_THROWS_AS(optim::parse_schedule("step"), usage_error);
 }
+
+} }  // namespace test_schedule

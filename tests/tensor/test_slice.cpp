@@ -4,6 +4,9 @@
 
 #include <type_traits>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_slice {
+
 using namespace starbucks;
 using starbucks::testing::error_message;
 using starbucks::testing::random;
@@ -193,3 +196,5 @@ TEST_CASE("slice: reshape rejects a non-contiguous view and a different size") {
     CHECK(error_message([&] { (void)reshape(prefix<2>(x), extents<4>{}); }) ==
           "starbucks::reshape: view (2, 2) strides (3, 1) is not contiguous");
 }
+
+} }  // namespace test_slice

@@ -6,6 +6,9 @@
 #include <type_traits>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_tensor {
+
 using namespace starbucks;
 
 namespace {
@@ -197,3 +200,5 @@ TEST_CASE("tensor: ops on an empty tensor give empty results, sum 0, and mean a 
     CHECK(p.dims() == shape{2, 3});
     CHECK(sum(square(p))() == 0.0f);
 }
+
+} }  // namespace test_tensor

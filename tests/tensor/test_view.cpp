@@ -5,6 +5,9 @@
 #include <type_traits>
 #include <utility>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_view {
+
 using namespace starbucks;
 using starbucks::testing::max_abs_diff;
 using starbucks::testing::random;
@@ -147,3 +150,5 @@ TEST_CASE("view: reductions and element-wise ops on views see only the viewed el
     CHECK(max_abs_diff(gelu(p), gelu(contiguous(p))) == 0.0);
     CHECK(max_abs_diff(logsumexp(p), logsumexp(contiguous(p))) == 0.0);
 }
+
+} }  // namespace test_view

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_vocab {
+
 using namespace starbucks;
 using namespace starbucks::text;
 using starbucks::testing::caught;
@@ -294,6 +297,10 @@ TEST_CASE("vocab: tokenizer.json is parsed strictly (syntax, duplicate keys, dep
     e = load("{\"a\": NaN}");
     REQUIRE(e);
     CHECK(e->where() == name + "@7");
+    // Found by fuzz_vocab: a number beyond double's range escaped as nlohmann's out_of_range.
+    e = load(R"({"a": 1e400})");
+    REQUIRE(e);
+    CHECK(e->rule() == "not valid JSON here: a number overflows a double");
 }
 
 TEST_CASE("vocab: vocab.txt and tokenizer.json must agree") {
@@ -317,3 +324,5 @@ TEST_CASE("vocab: vocab.txt and tokenizer.json must agree") {
 }
 
 #endif // STARBUCKS_WITH_TEXT
+
+} }  // namespace test_vocab

@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_wordpiece {
+
 using namespace starbucks;
 using namespace starbucks::text;
 using starbucks::testing::caught;
@@ -595,3 +598,5 @@ TEST_CASE("wordpiece: 1 MB inputs tokenize in one pass (no quadratic blowup)") {
 }
 
 #endif // STARBUCKS_WITH_TEXT
+
+} }  // namespace test_wordpiece

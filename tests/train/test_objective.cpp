@@ -10,6 +10,9 @@
 
 #include <starbucks/train/objective.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_objective {
+
 using namespace starbucks;
 namespace ag = starbucks::autograd;
 namespace mt = starbucks::matryoshka;
@@ -204,3 +207,5 @@ TEST_CASE("objective: a layout that does not fit the loss or the batch is refuse
     CHECK_THROWS_AS(train::parse_strategy("matryoshka"), usage_error);
     CHECK_THROWS_AS(train::parse_task_loss("triplet"), usage_error);
 }
+
+} }  // namespace test_objective

@@ -13,6 +13,9 @@
 
 #include <starbucks/train/pretrainer.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_pretrainer {
+
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
@@ -242,3 +245,5 @@ TEST_CASE("pretrainer: NaN steps are skipped and counted, as METHOD.md says; bad
     nn::bert_for_smae<float> small_vocab(c, 1);
     CHECK_THROWS_WITH_AS(train::pretrainer<float>(small_vocab, tok, docs, o), doctest::Contains("outside the model's vocab_size 1000"), usage_error);
 }
+
+} }  // namespace test_pretrainer

@@ -14,6 +14,9 @@
 #include <starbucks/data/trec.hpp>
 #include <starbucks/train/trainer.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_retrieval_trainer {
+
 using namespace starbucks;
 namespace mt = starbucks::matryoshka;
 using train_testing::weights_of, train_testing::bert_tokenizer, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
@@ -219,3 +222,5 @@ TEST_CASE("trainer retrieval: GradCache gives the plain large batch's gradients,
         }
     }
 }
+
+} }  // namespace test_retrieval_trainer

@@ -15,6 +15,9 @@
 #include <starbucks/io/safetensors.hpp>
 #include <starbucks/train/smae_objective.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_smae {
+
 using namespace starbucks;
 namespace fs = std::filesystem;
 
@@ -151,3 +154,5 @@ TEST_CASE("smae: SMAE and plain-MLM losses and every gradient match the PyTorch 
     check_against_fixture<float>(train::pretrain_method::smae, 1e-5);
     check_against_fixture<float>(train::pretrain_method::mlm, 1e-5);
 }
+
+} }  // namespace test_smae

@@ -11,6 +11,9 @@
 
 #include <starbucks/train/trainer.hpp>
 
+// One scope per file: each suite is compiled as one unity translation unit.
+namespace { namespace test_trainer {
+
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
@@ -182,3 +185,5 @@ TEST_CASE("trainer: a checkpoint that fails half-way leaves no folder and keeps 
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
     CHECK(entries == 1); // no partial folder left behind
 }
+
+} }  // namespace test_trainer

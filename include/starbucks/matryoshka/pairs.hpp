@@ -125,13 +125,27 @@ public:
             size_pair p;
             if (colon == std::string_view::npos || !parse_size(entry.substr(0, colon), p.layers) ||
                 !parse_size(entry.substr(colon + 1), p.dim))
-                throw usage_error(origin, "\"" + std::string(entry) + "\" is not a layers:dim pair (expected e.g. 2:32,4:64)");
+                throw usage_error(origin, "\"" + shown(entry) + "\" is not a layers:dim pair (expected e.g. 2:32,4:64)");
             if (p.layers == 0 || p.dim == 0)
                 throw usage_error(origin, "pair " + matryoshka::to_string(p) + " has a zero size; layers and dims start at 1");
             out.push_back(p);
             start = comma + 1;
         }
         return out;
+    }
+
+    /// @brief A flag entry as an error shows it, cut after 40 bytes: pairs are ASCII, so every
+    /// other byte (and the quote and backslash) prints as a hex escape, which keeps terminal
+    /// sequences out of messages.
+    static std::string shown(std::string_view entry) {
+        static constexpr char hex[] = "0123456789abcdef";
+        std::string out;
+        for (const char c : entry.substr(0, 40)) {
+            const auto b = static_cast<unsigned char>(c);
+            if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') out += c;
+            else out += {'\\', 'x', hex[b >> 4], hex[b & 15]};
+        }
+        return entry.size() > 40 ? out + "..." : out;
     }
 
     /// @brief The list must fit a model of `layers` layers and `width` dims.

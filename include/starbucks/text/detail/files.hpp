@@ -81,6 +81,9 @@ inline nlohmann::json parse_json(std::string_view bytes, const std::string& name
         // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..."
         if (const auto p = msg.find("] "); p != std::string::npos) msg.erase(0, p + 2);
         throw format_error(name + "@" + std::to_string(e.byte), "not valid JSON: " + escape(msg, 400));
+    } catch (const nlohmann::json::out_of_range&) {
+        // nlohmann's only parse-time out_of_range: a number beyond double's range (1e400).
+        throw format_error(name, "not valid JSON here: a number overflows a double");
     }
 }
 
