@@ -5,5 +5,6 @@
 #include "functions.hpp"
 #include "grad_mode.hpp"
 #include "gradcheck.hpp"
+#include "profiler.hpp"
 #include "tape.hpp"
 #include "var.hpp"

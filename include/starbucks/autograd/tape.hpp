@@ -2,12 +2,14 @@
 // autograd::tape: a flat list of recorded ops in execution order; backward is a reverse loop.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <initializer_list>
 #include <memory>
 #include <vector>
 
 #include "grad_mode.hpp"
+#include "profiler.hpp"
 #include "var_state.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -44,7 +46,10 @@ public:
     /// RAII: makes this tape the one ops record on (per thread); restores the previous on exit.
     class scope {
     public:
-        explicit scope(tape& t) noexcept : previous_(active_slot()) { active_slot() = &t; }
+        explicit scope(tape& t) noexcept : previous_(active_slot()) {
+            active_slot() = &t;
+            if (profiler* p = profiler::active()) p->mark();
+        }
         ~scope() { active_slot() = previous_; }
         scope(const scope&) = delete;
         scope& operator=(const scope&) = delete;
@@ -62,6 +67,7 @@ public:
     void record(const char* op, std::shared_ptr<state_base> produced, std::function<void()> backward) {
         values_.push_back(std::move(produced));
         nodes_.push_back(node{op, std::move(backward)});
+        if (profiler* p = profiler::active()) p->forward_done(op);
     }
 
     /// @brief Seeds each loss's gradient with its weight and runs every rule in reverse order.
@@ -70,6 +76,15 @@ public:
     void backward(const std::vector<loss_term>& losses) {
         for (auto& v : values_) v->reset_grad();
         for (const auto& l : losses) l.loss->seed_grad(l.weight);
+        if (profiler* p = profiler::active()) {
+            for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
+                const auto start = profiler::clock::now();
+                it->backward();
+                p->add_backward(it->op, std::chrono::duration<double>(profiler::clock::now() - start).count());
+            }
+            p->mark();
+            return;
+        }
         for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) it->backward();
     }
 

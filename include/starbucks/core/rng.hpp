@@ -42,19 +42,21 @@ struct rng_stream {
     std::uint64_t seed = 0;
     std::uint64_t stream = 0;
 
-    /// The i-th 32-bit random word of this stream.
-    constexpr std::uint32_t bits(std::uint64_t i) const noexcept {
-        const std::uint64_t block = i >> 2;
-        const philox4x32::counter_type ctr{static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32),
+    /// Words 4b .. 4b+3 of this stream: one Philox call (a kernel drawing consecutive words
+    /// uses all four).
+    constexpr philox4x32::counter_type block(std::uint64_t b) const noexcept {
+        const philox4x32::counter_type ctr{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(b >> 32),
                                            static_cast<std::uint32_t>(stream),
                                            static_cast<std::uint32_t>(stream >> 32)};
         const philox4x32::key_type key{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
-        return philox4x32::generate(ctr, key)[i & 3];
+        return philox4x32::generate(ctr, key);
     }
+    /// The i-th 32-bit random word of this stream.
+    constexpr std::uint32_t bits(std::uint64_t i) const noexcept { return block(i >> 2)[i & 3]; }
+    /// A word as a uniform in [0, 1) with 24 random bits: exactly representable in float.
+    static constexpr float to_uniform(std::uint32_t word) noexcept { return static_cast<float>(word >> 8) * (1.0f / 16777216.0f); }
     /// Uniform in [0, 1) with 24 random bits: exactly representable in float.
-    constexpr float uniform(std::uint64_t i) const noexcept {
-        return static_cast<float>(bits(i) >> 8) * (1.0f / 16777216.0f);
-    }
+    constexpr float uniform(std::uint64_t i) const noexcept { return to_uniform(bits(i)); }
     /// Uniform in [0, 1) with 53 random bits, from words 2i and 2i+1.
     constexpr double uniform_double(std::uint64_t i) const noexcept {
         const std::uint64_t hi = bits(2 * i), lo = bits(2 * i + 1);

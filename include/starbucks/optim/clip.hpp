@@ -15,16 +15,14 @@
 STARBUCKS_NAMESPACE_BEGIN
 namespace optim {
 
-/// @brief The global L2 norm of the gradients of `params` (those that have one), in double.
+/// @brief The global L2 norm of the gradients of `params` (those that have one), summed in double.
 /// NaN or inf when any gradient element is.
 template <class T, class B>
 double grad_norm(const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params) {
     double squares = 0;
     for (const auto& p : params) {
         if (!p->has_grad()) continue;
-        const std::size_t n = p->lay().size();
-        const tensor_view<const T, dextents<1>, B> g(p->grad_data(), dextents<1>(n));
-        squares += static_cast<double>(sum(square(g))());
+        squares += B::squared_norm(B::default_context(), p->lay().size(), p->grad_data());
     }
     return std::sqrt(squares);
 }

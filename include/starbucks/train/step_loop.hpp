@@ -111,7 +111,10 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
             if (!bad)
                 if (const auto* t = total.first_non_finite()) bad = "loss term " + t->name + " is " + std::to_string(t->value);
         }
-        report.grad_norm = s.max_grad_norm > 0 ? optim::clip_grad_norm(states, s.max_grad_norm) : optim::grad_norm(states);
+        {
+            autograd::profiler::section timed("clip_grad_norm");
+            report.grad_norm = s.max_grad_norm > 0 ? optim::clip_grad_norm(states, s.max_grad_norm) : optim::grad_norm(states);
+        }
         if (!bad && !std::isfinite(report.grad_norm)) bad = "the gradient norm is " + std::to_string(report.grad_norm);
         if (bad) {
             if (!s.skip_non_finite)
@@ -119,9 +122,13 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
             report.skipped = true;
             ++state.skipped_steps;
         } else {
+            autograd::profiler::section timed("optimizer");
             optimizer.step(report.lr);
         }
-        optimizer.zero_grad();
+        {
+            autograd::profiler::section timed("zero_grad");
+            optimizer.zero_grad();
+        }
         ++state.step;
         state.encoder_forwards = forwards();
         if (on_step) on_step(report);

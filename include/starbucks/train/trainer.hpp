@@ -333,7 +333,10 @@ private:
         for (std::size_t c = 0; c < columns_; ++c)
             for (std::size_t r = 0; r < rows; ++r) texts.push_back(data_[ord[begin + r]].texts[c]);
         for (std::size_t r = 0; r < rows; ++r) layout.scores.push_back(static_cast<T>(data_[ord[begin + r]].score));
-        const auto batch = starbucks::data::tokenize<T, B>(tokenizer_, texts, o_.max_length, model_.config.vocab_size, "starbucks::train::trainer");
+        const auto batch = [&] {
+            autograd::profiler::section timed("tokenize");
+            return starbucks::data::tokenize<T, B>(tokenizer_, texts, o_.max_length, model_.config.vocab_size, "starbucks::train::trainer");
+        }();
         const auto& mask = batch.mask;
         tape.clear();
         auto on = tape.activate();
@@ -342,6 +345,7 @@ private:
         std::vector<autograd::loss_term> seeds = total.loss_terms();
         for (auto& s : seeds) s.weight *= weight;
         tape.backward(seeds);
+        autograd::profiler::section timed("free_graph");
         tape.clear();
         return total;
     }

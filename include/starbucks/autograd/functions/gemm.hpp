@@ -42,7 +42,10 @@ template <bool TA = false, bool TB = false, class T, class EA, class EB, class B
 auto matmul(const var<T, EA, B>& a, const var<T, EB, B>& b) {
     auto y = starbucks::matmul<TA, TB>(a.value(), b.value());
     using EC = typename decltype(y)::extents_type;
-    return detail::make_result("matmul", detail::recording_for(a, b), std::move(y),
+    // Named apart so a profile tells the attention products (both operands batched) from the
+    // products with a weight matrix.
+    constexpr const char* name = EA::rank() > 2 && EB::rank() > 2 ? "batched_matmul" : "matmul";
+    return detail::make_result(name, detail::recording_for(a, b), std::move(y),
                                [sa = a.state(), sb = b.state(), ea = a.extents(), eb = b.extents()](var_state<T, B>& out) {
         const EC ec(out.dims());
         auto dc = tensor_view<const T, EC, B>(out.grad(ec));

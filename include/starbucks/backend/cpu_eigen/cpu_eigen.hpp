@@ -11,7 +11,9 @@
 
 #include "../reference/reference.hpp"
 #include "../threads.hpp"
+#include "../cpu_common/elementwise_kernels.hpp"
 #include "../cpu_common/rows.hpp"
+#include "../cpu_common/strided.hpp"
 #include "elementwise.hpp"
 #include "gemm.hpp"
 
@@ -22,26 +24,29 @@ namespace backend {
 ///
 /// GEMM runs on Eigen maps of the operands (strides and transposes without copies),
 /// element-wise functions on vectorised Eigen arrays, and softmax / layer norm / L2 norm on the
-/// row-parallel kernels of cpu_common. Every other op is, for now, the reference kernel: a host-memory backend may fall back op by op, and `reference_fallbacks` lists each
+/// row-parallel kernels of cpu_common, strided copies / accumulation / broadcast binary ops,
+/// dropout and AdamW on cpu_common's parallel kernels (bitwise the reference's results). Every
+/// other op is, for now, the reference kernel: a host-memory backend may fall back op by op, and
+/// `reference_fallbacks` lists each
 /// one so the test suite counts them and nothing falls back unannounced.
 struct cpu_eigen : detail::stateless,
-                   detail::reference_memory,
+                   detail::cpu_memory,
                    detail::eigen_gemm,
                    detail::eigen_elementwise,
-                   detail::reference_binary,
+                   detail::cpu_binary,
                    detail::cpu_rows,
                    detail::reference_gather,
                    detail::reference_loss,
-                   detail::reference_random,
-                   detail::reference_optim {
+                   detail::cpu_random,
+                   detail::cpu_optim {
     static constexpr bool host_accessible = true;
     static constexpr const char* name = "cpu_eigen";
 
     /// Ops that run the reference kernels on this backend.
-    static constexpr std::array<std::string_view, 19> reference_fallbacks{
-        "gemm (bf16)", "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "binary", "gather_rows",
+    static constexpr std::array<std::string_view, 14> reference_fallbacks{
+        "gemm (bf16)", "allocate", "deallocate", "fill", "convert", "gather_rows",
         "scatter_add_rows", "masked_mean", "masked_mean_backward", "cross_entropy", "cross_entropy_backward",
-        "kl_div", "kl_div_backward", "dropout", "fill_uniform / fill_normal", "adamw"};
+        "kl_div", "kl_div_backward", "fill_uniform / fill_normal"};
 };
 
 static_assert(backend_policy<cpu_eigen>);

@@ -12,8 +12,11 @@
 #include "../reference/reference.hpp"
 #include "../threads.hpp"
 #include "../cpu_common/elementwise.hpp"
+#include "../cpu_common/elementwise_kernels.hpp"
+#include "../cpu_common/strided.hpp"
 #include "../cpu_common/rows.hpp"
 #include "context.hpp"
+#include "eltwise.hpp"
 #include "gemm.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -21,18 +24,19 @@ namespace backend {
 
 /// @brief The oneDNN backend (the default for training): host memory, f32 GEMM on oneDNN's
 /// JIT kernels with a primitive cache, softmax / layer norm / L2 norm on the row-parallel
-/// kernels of cpu_common, element-wise functions on the reference scalar code run in parallel
-/// chunks. The other ops are, for now, the reference kernels, each announced in
+/// kernels of cpu_common, GELU on oneDNN's eltwise primitives and the other element-wise
+/// functions on the reference scalar code run in parallel chunks, strided copies / accumulation / broadcast binary ops, dropout and AdamW on cpu_common's
+/// parallel kernels (bitwise the reference's results). The other ops are, for now, the reference kernels, each announced in
 /// `reference_fallbacks`.
-struct cpu_onednn : detail::reference_memory,
+struct cpu_onednn : detail::cpu_memory,
                     detail::onednn_gemm,
-                    detail::cpu_unary,
-                    detail::reference_binary,
+                    detail::onednn_eltwise,
+                    detail::cpu_binary,
                     detail::cpu_rows,
                     detail::reference_gather,
                     detail::reference_loss,
-                    detail::reference_random,
-                    detail::reference_optim {
+                    detail::cpu_random,
+                    detail::cpu_optim {
     struct context {
         detail::onednn_context onednn;
     };
@@ -45,10 +49,10 @@ struct cpu_onednn : detail::reference_memory,
     static constexpr const char* name = "cpu_onednn";
 
     /// Ops that run the reference kernels on this backend (f64 GEMM included: oneDNN has none).
-    static constexpr std::array<std::string_view, 18> reference_fallbacks{
-        "allocate", "deallocate", "fill", "copy", "accumulate", "convert", "binary", "gather_rows",
+    static constexpr std::array<std::string_view, 13> reference_fallbacks{
+        "allocate", "deallocate", "fill", "convert", "gather_rows",
         "scatter_add_rows", "masked_mean", "masked_mean_backward", "cross_entropy", "cross_entropy_backward",
-        "kl_div", "kl_div_backward", "dropout", "fill_uniform / fill_normal", "adamw"};
+        "kl_div", "kl_div_backward", "fill_uniform / fill_normal"};
 };
 
 static_assert(backend_policy<cpu_onednn>);

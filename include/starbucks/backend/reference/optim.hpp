@@ -16,6 +16,14 @@ struct adamw_args {
 };
 
 struct reference_optim {
+    /// Σ x_i² in double, in index order (global gradient norms).
+    template <class C, class T>
+    static double squared_norm(C&, std::size_t n, const T* x) {
+        double s = 0;
+        for (std::size_t i = 0; i < n; ++i) s += double(x[i]) * double(x[i]);
+        return s;
+    }
+
     /// Decoupled weight decay then Adam, as torch.optim.AdamW.
     template <class C, class T>
     static void adamw(C&, std::size_t n, const adamw_args& a, T* param, const T* grad, T* m, T* v) {
