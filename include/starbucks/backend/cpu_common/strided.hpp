@@ -5,6 +5,7 @@
 // the same order as the reference backend, so results are bitwise equal to it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 
