@@ -96,22 +96,18 @@ void for_each_row(const collapsed_space<N>& c, F&& f) {
 struct cpu_memory : reference_memory {
     template <class C, class T>
     static void copy(C&, const strided<T>& dst, const strided<const T>& src) {
-        if (src.lay.dims.size() == 0) return;
-        const auto c = collapsed_space<2>::from(src.lay.dims, {&dst.lay.strides, &src.lay.strides});
-        const std::ptrdiff_t sd = c.inner_stride(0), ss = c.inner_stride(1);
-        for_each_row(c, [&](const std::array<std::ptrdiff_t, 2>& off, std::size_t b, std::size_t e) {
-            T* d = dst.data + off[0];
-            const T* s = src.data + off[1];
-            if (sd == 1 && ss == 1) {
-                for (std::size_t i = b; i < e; ++i) d[i] = s[i];
-            } else {
-                for (std::size_t i = b; i < e; ++i) d[std::ptrdiff_t(i) * sd] = s[std::ptrdiff_t(i) * ss];
-            }
-        });
+        each_pair(dst, src, [](T& d, T s) { d = s; });
     }
 
     template <class C, class T>
     static void accumulate(C&, const strided<T>& dst, const strided<const T>& src, T alpha) {
+        each_pair(dst, src, [alpha](T& d, T s) { d += alpha * s; });
+    }
+
+private:
+    /// f(dst element, src element) over src's shape, the inner axis a plain loop when both are dense there.
+    template <class T, class F>
+    static void each_pair(const strided<T>& dst, const strided<const T>& src, F f) {
         if (src.lay.dims.size() == 0) return;
         const auto c = collapsed_space<2>::from(src.lay.dims, {&dst.lay.strides, &src.lay.strides});
         const std::ptrdiff_t sd = c.inner_stride(0), ss = c.inner_stride(1);
@@ -119,9 +115,9 @@ struct cpu_memory : reference_memory {
             T* d = dst.data + off[0];
             const T* s = src.data + off[1];
             if (sd == 1 && ss == 1) {
-                for (std::size_t i = b; i < e; ++i) d[i] += alpha * s[i];
+                for (std::size_t i = b; i < e; ++i) f(d[i], s[i]);
             } else {
-                for (std::size_t i = b; i < e; ++i) d[std::ptrdiff_t(i) * sd] += alpha * s[std::ptrdiff_t(i) * ss];
+                for (std::size_t i = b; i < e; ++i) f(d[std::ptrdiff_t(i) * sd], s[std::ptrdiff_t(i) * ss]);
             }
         });
     }

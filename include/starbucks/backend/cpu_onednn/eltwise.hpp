@@ -3,13 +3,14 @@
 // the other element-wise functions stay on cpu_common's parallel scalar code.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 #include "../concepts.hpp"
 #include "../cpu_common/elementwise.hpp"
 #include "../cpu_common/parallel.hpp"
+#include "../host_pool.hpp"
 #include "context.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -32,10 +33,10 @@ struct onednn_eltwise : cpu_unary {
     static void unary_backward(C& ctx, unary_op op, std::size_t n, const T* x, const T* y, const T* dy, T* dx, T param = T(1)) {
         if constexpr (std::is_same_v<T, float>) {
             if (op == unary_op::gelu && n >= onednn_from) {
-                thread_local std::vector<float> scratch;
-                if (scratch.size() < n) scratch.resize(n);
-                gelu(ctx, n, x, scratch.data(), dy);
-                const float* g = scratch.data();
+                // From the host pool, so the buffer is reused across steps and returned with it.
+                const std::unique_ptr<float, pool_release> scratch(static_cast<float*>(host_pool::instance().allocate(n * sizeof(float))), pool_release{n * sizeof(float)});
+                gelu(ctx, n, x, scratch.get(), dy);
+                const float* g = scratch.get();
                 parallel_chunks(n, chunk, [&](std::size_t b, std::size_t e) {
                     for (std::size_t i = b; i < e; ++i) dx[i] += g[i];
                 });
@@ -46,6 +47,11 @@ struct onednn_eltwise : cpu_unary {
     }
 
 private:
+    struct pool_release {
+        std::size_t bytes;
+        void operator()(float* p) const noexcept { host_pool::instance().deallocate(p, bytes); }
+    };
+
     /// out = GELU(x) when dy is null, else out = dy * GELU'(x).
     template <class C>
     static void gelu(C& ctx, std::size_t n, const float* x, float* out, const float* dy) {
