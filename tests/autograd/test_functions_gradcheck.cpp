@@ -57,6 +57,19 @@ TEST_CASE("autograd matmul: batched rank-3 products pass gradcheck in every tran
     check_matmul<true, true, 3, 4, 5, 2>(63);
 }
 
+TEST_CASE("autograd matmul: a product scaled inside the GEMM passes gradcheck and equals the scaled product") {
+    auto a = random<double>(extents<2, 3, 4>{}, 80);
+    auto b = random<double>(extents<2, 5, 4>{}, 81);
+    auto f = [](const auto& va, const auto& vb) { return weighted_sum(ag::matmul<false, true>(va, vb, -0.375), 82); };
+    STARBUCKS_CHECK_GRADCHECK(ag::gradcheck(f, a, b), a.size() + b.size());
+    auto shared = random<double>(extents<5, 4>{}, 83); // the shared-weight gradient path scales too
+    auto g = [](const auto& va, const auto& vw) { return weighted_sum(ag::matmul<false, true>(va, vw, 2.5), 84); };
+    STARBUCKS_CHECK_GRADCHECK(ag::gradcheck(g, a, shared), a.size() + shared.size());
+    const auto scaled = ag::matmul<false, true>(ag::constant_input(a), ag::constant_input(b), -0.375);
+    const auto plain = starbucks::matmul<false, true>(a, b);
+    for (std::size_t i = 0; i < plain.size(); ++i) CHECK(scaled.value().data()[i] == doctest::Approx(-0.375 * plain.data()[i]).epsilon(1e-14));
+}
+
 TEST_CASE("autograd matmul: a rank-2 weight shared across the batch gets the gradient summed over the batch") {
     auto x = random<double>(extents<2, 3, 4>{}, 70);
     SUBCASE("x (2,3,4) times W^T with W (5,4)") {

@@ -2,7 +2,11 @@
 // Every op, forward and backward, on every enabled backend against backend::reference.
 #include "testing.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 // One scope per file: each suite is compiled as one unity translation unit.
 namespace { namespace test_backends {
@@ -176,6 +180,32 @@ TEST_CASE("backends: cpu_eigen announces every op it takes from the reference ba
 #ifdef STARBUCKS_WITH_ONEDNN
 TEST_CASE("backends: cpu_onednn announces every op it takes from the reference backend") {
     CHECK(backend::cpu_onednn::reference_fallbacks.size() == 13);
+}
+
+TEST_CASE("backends: cpu_onednn softmax rows match the row kernel, and rows it cannot normalise get the row kernel's answer") {
+    using B = backend::cpu_onednn;
+    constexpr std::size_t rows = 96, cols = 128;
+    std::vector<float> x(rows * cols);
+    const rng_stream r{21, 0};
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 8.0f * r.uniform(i) - 4.0f;
+    const float inf = std::numeric_limits<float>::infinity();
+    std::fill(x.begin() + 5 * cols, x.begin() + 6 * cols, -inf);         // row 5: all -inf
+    x[7 * cols + 3] = std::numeric_limits<float>::quiet_NaN();          // row 7: one NaN
+    std::fill(x.begin() + 9 * cols, x.begin() + 9 * cols + 64, -inf);    // row 9: half masked
+    std::vector<float> want(x.size()), got(x.size());
+    backend::detail::cpu_rows::softmax(backend::reference::default_context(), rows, cols, x.data(), want.data(), false);
+    B::softmax(B::default_context(), rows, cols, x.data(), got.data(), false);
+    double worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        if (i / cols == 7) continue;
+        worst = std::max(worst, double(std::abs(got[i] - want[i])));
+    }
+    CHECK(worst <= 1e-6);
+    for (std::size_t c = 0; c < cols; ++c) {
+        CHECK(got[5 * cols + c] == 0.0f);
+        CHECK(std::isnan(got[7 * cols + c]));
+        if (c < 64) CHECK(got[9 * cols + c] == 0.0f);
+    }
 }
 
 TEST_CASE("backends: cpu_onednn creates no primitive once a step has run") {

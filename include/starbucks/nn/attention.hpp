@@ -66,7 +66,7 @@ struct bert_attention {
         auto q = ag::transpose<1, 2>(ag::reshape(query(x), split));
         auto k = ag::transpose<1, 2>(ag::reshape(key(x), split));
         auto v = ag::transpose<1, 2>(ag::reshape(value(x), split));
-        auto scores = ag::scale(ag::matmul<false, true>(q, k), T(1) / std::sqrt(T(head_size))); // (B,H,T,T)
+        auto scores = ag::matmul<false, true>(q, k, T(1) / std::sqrt(T(head_size))); // (B,H,T,T), scaled inside the GEMM
         auto probs = detail::dropout(ag::softmax(scores, mask), attention_dropout_p, d, site);     // (B,H,T,T)
         auto context = ag::transpose<1, 2>(ag::matmul(probs, v));                                 // (B,T,H,D), strided
         auto merged = ag::reshape(ag::contiguous(context), dextents<3>(batch, tokens, width)); // (B,T,C)

@@ -75,6 +75,10 @@ std::optional<matrix_operand<std::remove_const_t<typename V::element_type>>> des
     return m;
 }
 
+/// The type a product of T operands is computed in: f32 for bf16 (f32 accumulation), else T.
+template <class T>
+using product_t = std::conditional_t<std::is_same_v<T, bf16>, float, T>;
+
 /// c = alpha * op(a) op(b) + beta * c for already shape-checked operands; c must be contiguous.
 /// Operands of type T; c (and alpha, beta) of type TC, which is float for bf16 operands.
 template <class T, class B, class VA, class VB, class VC, class TC = typename VC::value_type>
@@ -158,11 +162,12 @@ shape matmul_shape(const shape& a, const shape& b) {
 /// Batched: rank > 2 operands multiply matrix by matrix over equal leading axes; a rank-2
 /// operand is shared by every batch entry. Strided views are used in place when their last two
 /// axes are row- or column-major. Static inner extents that differ do not compile.
+/// `alpha` scales the product inside the GEMM (attention's 1/sqrt(d) without another pass).
 /// @throws shape_error naming both shapes on a run-time mismatch.
 template <bool TransA = false, bool TransB = false, tensor_like A, tensor_like B>
     requires(real<value_type_t<A>> || std::is_same_v<value_type_t<A>, bf16>) &&
             std::is_same_v<value_type_t<A>, value_type_t<B>> && std::is_same_v<backend_t<A>, backend_t<B>>
-auto matmul(const A& a, const B& b) {
+auto matmul(const A& a, const B& b, detail::product_t<value_type_t<A>> alpha = 1) {
     using EA = extents_t<A>;
     using EB = extents_t<B>;
     static_assert(EA::rank() >= 2 && EB::rank() >= 2, "starbucks::matmul: operands need rank >= 2");
@@ -170,14 +175,14 @@ auto matmul(const A& a, const B& b) {
     static_assert(extents_agree(X::k_a, X::k_b), "starbucks::matmul: static inner extents differ");
     static_assert(X::batch_agrees(), "starbucks::matmul: static batch extents differ");
     using T = value_type_t<A>;
-    using TC = std::conditional_t<std::is_same_v<T, bf16>, float, T>; // bf16 products accumulate in f32
+    using TC = detail::product_t<T>; // bf16 products accumulate in f32
     using Be = backend_t<A>;
     auto va = as_const_view(a);
     auto vb = as_const_view(b);
     using E = typename X::type;
     tensor<TC, E, Be> c(E(detail::matmul_shape<TransA, TransB>(va.dims(), vb.dims())), uninitialized);
     auto vc = c.view();
-    detail::gemm_dispatch<T, Be>(va, vb, vc, TransA, TransB, TC(1), TC(0));
+    detail::gemm_dispatch<T, Be>(va, vb, vc, TransA, TransB, alpha, TC(0));
     return c;
 }
 

@@ -17,14 +17,16 @@
 #include "../cpu_common/rows.hpp"
 #include "context.hpp"
 #include "eltwise.hpp"
+#include "softmax.hpp"
 #include "gemm.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend {
 
 /// @brief The oneDNN backend (the default for training): host memory, f32 GEMM on oneDNN's
-/// JIT kernels with a primitive cache, softmax / layer norm / L2 norm on the row-parallel
-/// kernels of cpu_common, GELU on oneDNN's eltwise primitives and the other element-wise
+/// JIT kernels with a primitive cache, softmax on oneDNN's softmax primitive, log-softmax /
+/// layer norm / L2 norm on the row-parallel kernels of cpu_common, GELU on oneDNN's eltwise
+/// primitives and the other element-wise
 /// functions on the reference scalar code run in parallel chunks, strided copies / accumulation / broadcast binary ops, dropout and AdamW on cpu_common's
 /// parallel kernels (bitwise the reference's results). The other ops are, for now, the reference kernels, each announced in
 /// `reference_fallbacks`.
@@ -32,7 +34,7 @@ struct cpu_onednn : detail::cpu_memory,
                     detail::onednn_gemm,
                     detail::onednn_eltwise,
                     detail::cpu_binary,
-                    detail::cpu_rows,
+                    detail::onednn_softmax,
                     detail::reference_gather,
                     detail::reference_loss,
                     detail::cpu_random,
