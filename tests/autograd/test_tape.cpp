@@ -75,6 +75,24 @@ TEST_CASE("tape: backward twice without zeroing doubles leaf grads but resets in
     CHECK(bitwise_equal(flat(h.grad()), gh)); // an intermediate's gradient starts from zero each pass
 }
 
+TEST_CASE("tape: without kept intermediate grads, leaves get bitwise the same gradients and intermediates none") {
+    auto x = ag::parameter(random<double>(extents<3, 4>{}, 340));
+    auto w = ag::parameter(random<double>(extents<5, 4>{}, 341));
+    auto b = ag::parameter(random<double>(extents<5>{}, 342));
+    const auto run = [&](bool keep) {
+        x.zero_grad(), w.zero_grad(), b.zero_grad();
+        ag::tape t;
+        t.keep_intermediate_grads(keep);
+        auto on = t.activate();
+        auto h = ag::tanh(ag::add(ag::matmul_nt(x, w), b));
+        t.backward({small_model_loss(x, w, b), weighted_sum(h, 343)});
+        CHECK(h.has_grad() == keep);
+        return std::vector<std::vector<double>>{flat(x.grad()), flat(w.grad()), flat(b.grad())};
+    };
+    const auto kept = run(true), freed = run(false);
+    for (std::size_t i = 0; i < kept.size(); ++i) CHECK(bitwise_equal(kept[i], freed[i]));
+}
+
 TEST_CASE("tape: several weighted losses seeding one backward equal the weighted sum of separate passes") {
     auto x = ag::parameter(random<double>(extents<3, 4>{}, 330));
     auto w = ag::parameter(random<double>(extents<5, 4>{}, 331));

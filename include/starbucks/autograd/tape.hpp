@@ -76,17 +76,25 @@ public:
     void backward(const std::vector<loss_term>& losses) {
         for (auto& v : values_) v->reset_grad();
         for (const auto& l : losses) l.loss->seed_grad(l.weight);
-        if (profiler* p = profiler::active()) {
-            for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
+        profiler* p = profiler::active();
+        for (std::size_t i = nodes_.size(); i-- > 0;) {
+            if (p) {
                 const auto start = profiler::clock::now();
-                it->backward();
-                p->add_backward(it->op, std::chrono::duration<double>(profiler::clock::now() - start).count());
+                nodes_[i].backward();
+                p->add_backward(nodes_[i].op, std::chrono::duration<double>(profiler::clock::now() - start).count());
+            } else {
+                nodes_[i].backward();
             }
-            p->mark();
-            return;
+            if (!keep_intermediate_grads_) values_[i]->reset_grad();
         }
-        for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) it->backward();
+        if (p) p->mark();
     }
+
+    /// @brief Whether intermediate values keep their gradients after backward (the default, so
+    /// they can be inspected). Off, each is freed as soon as its op's rule has run — every user
+    /// of it has passed its gradient on by then — so intermediate gradients never all live at
+    /// once; only leaves keep theirs. Training loops turn it off.
+    void keep_intermediate_grads(bool keep) noexcept { keep_intermediate_grads_ = keep; }
 
     /// Forgets every node and intermediate value (their memory is freed with the last user).
     void clear() noexcept {
@@ -104,6 +112,7 @@ private:
 
     std::vector<node> nodes_;
     std::vector<std::shared_ptr<state_base>> values_;
+    bool keep_intermediate_grads_ = true;
 };
 
 } // namespace autograd

@@ -95,6 +95,7 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
                const std::function<void(const std::filesystem::path&)>& write_extra) {
     const optim::schedule lr{s.lr, static_cast<std::size_t>(std::ceil(s.warmup_ratio * double(s.total_steps))), s.total_steps, s.schedule};
     autograd::tape tape;
+    tape.keep_intermediate_grads(false); // nothing here reads them: free each once it is used
     const double w = 1.0 / double(s.accumulation);
     while (state.step < s.total_steps) {
         step_report report{state.step + 1, s.total_steps, state.epoch, lr(state.step), 0, 0, false, {}};
