@@ -19,7 +19,10 @@ namespace backend {
 /// @brief A process-wide cache of freed host blocks, keyed by their exact byte size.
 ///
 /// Blocks under `min_pooled_bytes` go straight to the allocator (malloc's own bins serve them
-/// well). Cached bytes are capped (`STARBUCKS_POOL_LIMIT_MB`, default 2048: enough for a training step to recycle its shapes; 8192 let two MiniLM trainings reach 15 GB and the OOM killer on a 24 GB machine); a freed block that
+/// well). Cached bytes are capped (`STARBUCKS_POOL_LIMIT_MB`, default 4096: a MiniLM step at
+/// 128 tokens recycles its shapes within it — 2048 left it re-faulting pages every step, 10 %
+/// slower at the same peak RSS; 8192 let two MiniLM trainings reach 15 GB and the OOM killer on
+/// a 24 GB machine, before training freed gradients as it went); a freed block that
 /// would pass the cap first sends cached blocks back to the OS to make room. `STARBUCKS_NO_POOL=1` turns the pool off, so sanitizers see every
 /// allocation and free (a pooled block would hide a use after free).
 class host_pool {
@@ -130,7 +133,7 @@ private:
     mutable std::mutex mutex_;
     std::unordered_map<std::size_t, std::vector<void*>> free_;
     std::size_t cached_bytes_ = 0, os_allocations_ = 0, reuses_ = 0;
-    std::size_t limit_bytes_ = std::size_t{2048} << 20;
+    std::size_t limit_bytes_ = std::size_t{4096} << 20;
     bool enabled_ = true;
 };
 
