@@ -9,11 +9,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <starbucks/core/error.hpp>
+#include <starbucks/io/atomic_file.hpp>
 #include <starbucks/train/step_loop.hpp>
 
 #include "common.hpp"
@@ -35,9 +37,12 @@ public:
                 }
             }
         }
-        out_.open(path, std::ios::trunc);
+        // The kept lines replace the file in one rename, so a kill here loses no line.
+        std::string text;
+        for (const auto& l : kept) text += l + '\n';
+        sb::io::write_file_atomically(path, std::as_bytes(std::span(text.data(), text.size())));
+        out_.open(path, std::ios::app);
         if (!out_) throw sb::io_error(path.string(), "cannot open for writing");
-        for (const auto& l : kept) out_ << l << '\n';
     }
     void write(const sb::train::step_report& r, double seconds) {
         nlohmann::json terms = nlohmann::json::object();

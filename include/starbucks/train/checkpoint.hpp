@@ -100,12 +100,36 @@ inline std::vector<std::filesystem::path> list_checkpoints(const std::filesystem
     return out;
 }
 
+/// @brief Removes checkpoint folder `dir`: first renamed out of list_checkpoints' sight (one
+/// atomic step), then deleted, so a process killed half-way never leaves a listed checkpoint with
+/// files missing. Errors are ignored: a checkpoint that stays is only disk space.
+inline void retire(const std::filesystem::path& dir) {
+    const std::filesystem::path hidden = dir.parent_path() / ("." + dir.filename().string() + ".retired");
+    std::error_code ec;
+    std::filesystem::remove_all(hidden, ec);
+    std::filesystem::rename(dir, hidden, ec);
+    if (!ec) std::filesystem::remove_all(hidden, ec);
+}
+
+/// Deletes what a killed save_checkpoint leaves under `root`: `.checkpoint-*.partial` folders
+/// never renamed into place and `.checkpoint-*.retired` ones not yet deleted.
+inline void remove_leftovers(const std::filesystem::path& root) {
+    std::error_code ec;
+    std::vector<std::filesystem::path> stale;
+    for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(".checkpoint-", 0) == 0 && (name.ends_with(".partial") || name.ends_with(".retired"))) stale.push_back(entry.path());
+    }
+    for (const auto& p : stale) std::filesystem::remove_all(p, ec);
+}
+
 /// @brief Writes a checkpoint folder `root/checkpoint-<step>` atomically.
 ///
 /// Everything goes to a temporary sibling folder first (weights, optimizer moments, then
 /// `write_extra(dir)` for config and tokenizer files, then trainer_state.json), which is
-/// renamed into place; then all but the newest `keep` checkpoints are removed. On any error the
-/// temporary folder is removed and earlier checkpoints are untouched.
+/// renamed into place; then all but the newest `keep` checkpoints are retired. On any error the
+/// temporary folder is removed and earlier checkpoints are untouched; a SIGKILL at any point
+/// leaves every listed checkpoint complete (tests/faults/kill_during_checkpoint.cpp).
 /// @throws io_error naming the path (a full disk, a read-only folder).
 template <class T, class B>
 std::filesystem::path save_checkpoint(const std::filesystem::path& root, const train_state& state, const nn::parameter_list<T, B>& params,
@@ -117,7 +141,7 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& root, const t
     if (ec) throw io_error(root.string(), "cannot create the checkpoint folder: " + ec.message());
     const fs::path final_dir = root / checkpoint_name(state.step);
     const fs::path tmp = root / ("." + checkpoint_name(state.step) + ".partial");
-    fs::remove_all(tmp, ec);
+    remove_leftovers(root);
     try {
         fs::create_directories(tmp, ec);
         if (ec) throw io_error(tmp.string(), "cannot create: " + ec.message());
@@ -139,7 +163,7 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& root, const t
         if (write_extra) write_extra(tmp);
         const std::string text = to_json(state).dump(2) + "\n";
         io::write_file_atomically(tmp / "trainer_state.json", std::as_bytes(std::span(text.data(), text.size())));
-        fs::remove_all(final_dir, ec);
+        if (fs::exists(final_dir, ec)) retire(final_dir);
         fs::rename(tmp, final_dir, ec);
         if (ec) throw io_error(final_dir.string(), "cannot move the finished checkpoint into place: " + ec.message());
     } catch (...) {
@@ -147,7 +171,7 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& root, const t
         throw;
     }
     auto all = list_checkpoints(root);
-    for (std::size_t k = 0; keep > 0 && k + keep < all.size(); ++k) fs::remove_all(all[k], ec);
+    for (std::size_t k = 0; keep > 0 && k + keep < all.size(); ++k) retire(all[k]);
     return final_dir;
 }
 
