@@ -42,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include <starbucks/io/st_folder.hpp>
 #include <starbucks/text/wordpiece.hpp>
 #ifdef STARBUCKS_WITH_EIGEN
 #include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
@@ -51,7 +52,6 @@
 #endif
 
 #include "common.hpp"
-#include "folder_defaults.hpp"
 #include "runtime.hpp"
 
 namespace starbucks_cli {
@@ -295,7 +295,7 @@ int run_embed(const embed_options& o) {
     if (o.threads_flag->count()) sb::backend::set_num_threads(static_cast<int>(in_range("--threads", o.threads, 4096, "")));
 
     // The folder's sentence-transformers defaults, then the explicit flags over them.
-    const folder_defaults d = read_folder_defaults(o.model, config);
+    const sb::io::st_folder_defaults d = sb::io::read_st_folder(o.model, config);
     if (o.pooling_flag->count()) {
         p.pooling = o.pooling;
     } else if (!d.pooling_problem.empty()) {

@@ -35,9 +35,9 @@
 #include <starbucks/eval/report.hpp>
 #include <starbucks/eval/retrieval.hpp>
 #include <starbucks/eval/sts.hpp>
+#include <starbucks/io/st_folder.hpp>
 
 #include "common.hpp"
-#include "folder_defaults.hpp"
 #include "runtime.hpp"
 
 namespace starbucks_cli {
@@ -277,7 +277,7 @@ std::string model_similarity(const fs::path& model, const json& sbc) {
     if (!fs::exists(model / "modules.json", ec)) return "dot";
     const fs::path st = model / "config_sentence_transformers.json";
     if (fs::exists(st, ec)) {
-        const json j = read_json_object(st);
+        const json j = sb::io::read_st_json(st);
         if (j.is_object() && j.contains("similarity_fn_name") && j["similarity_fn_name"].is_string()) {
             const std::string f = j["similarity_fn_name"].get<std::string>();
             if (f == "dot" || f == "dot_product") return "dot";
@@ -305,7 +305,7 @@ int run_eval_retrieval(const eval_retrieval_options& o) {
     const sb::nn::bert_config config = read_config(transformer_dir(model));
     const auto sizes = chosen_sizes(o.pairs, o.grid, sbc, config);
     const retrieval_set set = resolve_set(o);
-    const folder_defaults fd = read_folder_defaults(model, config);
+    const sb::io::st_folder_defaults fd = sb::io::read_st_folder(model, config);
 
     sb::eval::retrieval_options ro;
     std::string pooling = o.pooling;

@@ -28,10 +28,10 @@
 #include <starbucks/data/retrieval_groups.hpp>
 #include <starbucks/data/trec.hpp>
 #include <starbucks/eval/retrieval.hpp>
+#include <starbucks/io/st_folder.hpp>
 #include <starbucks/train/trainer.hpp>
 
 #include "common.hpp"
-#include "folder_defaults.hpp"
 #include "progress.hpp"
 #include "runtime.hpp"
 
@@ -140,7 +140,7 @@ template <class B>
 std::vector<sb::train::example> mine_groups(const train_options& o) {
     model_folder_t<B> m = open_model_on<B>(o.model);
     const auto tokenizer = sb::text::wordpiece::load(m.tokenizer_dir);
-    const folder_defaults fd = read_folder_defaults(o.model, m.config);
+    const sb::io::st_folder_defaults fd = sb::io::read_st_folder(o.model, m.config);
     const sb::data::qrels judged = sb::data::read_qrels(o.qrels);
     sb::data::read_options ro;
     ro.skip_bad_rows = o.skip_bad_rows;

@@ -44,6 +44,7 @@
 #include "io/hf_config.hpp"
 #include "io/mapped_file.hpp"
 #include "io/safetensors.hpp"
+#include "io/st_folder.hpp"
 
 #include "losses/losses.hpp"
 #include "matryoshka/multi_target.hpp"

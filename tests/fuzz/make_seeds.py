@@ -60,6 +60,26 @@ def main():
     put("config", "minimal.json", json.dumps({"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
                                               "intermediate_size": 16, "vocab_size": 10, "max_position_embeddings": 8}))
     put("config", "overflow.json", '{"hidden_size": 1e400}')
+    # A sentence-transformers folder: byte 0 says which of modules.json, the Pooling config,
+    # sentence_bert_config.json and tokenizer_config.json follow (bits 0-3, NUL between them), the
+    # model (bit 4: width 384, else 16; bit 5: 512 positions, else 8) and the folder name (bit 6).
+    def st_folder(name, bits, *files):
+        texts = [f.read_bytes() if isinstance(f, pathlib.Path) else f.encode() for f in files]
+        put("st_folder", name, bytes([bits]) + b"\0".join(texts))
+    st, saved, export = ROOT / "tests/cli/st", ROOT / "tests/fixtures/minilm/saved-by-st", ROOT / "tests/fixtures/export/two-layer"
+    st_folder("cls-normalize", 0x23, st / "modules_cls_normalize.json", st / "pooling_cls.json")
+    st_folder("dense", 0x23, st / "modules_dense.json", st / "pooling_cls.json")
+    st_folder("max-pooling", 0x03, st / "modules_cls_normalize.json", st / "pooling_max.json")
+    st_folder("sbert-short-lower", 0x24, st / "sbert_short_lower.json")
+    st_folder("sbert-too-long", 0x24, st / "sbert_too_long.json")
+    st_folder("tokenizer-config", 0x2b, st / "modules_cls_normalize.json", st / "pooling_cls.json", st / "tokenizer_config_cased.json")
+    st_folder("saved-by-st", 0x3f, saved / "modules.json", saved / "1_Pooling/config.json", saved / "sentence_bert_config.json",
+              saved / "tokenizer_config.json")
+    st_folder("export", 0x67, export / "modules.json", export / "1_Pooling/config.json", export / "sentence_bert_config.json")
+    st_folder("transformer-elsewhere", 0x41, '[{"path": "0_Transformer", "type": "sentence_transformers.models.Transformer"}]')
+    st_folder("pooling-booleans", 0x03, '[{"path": "p", "type": "Pooling"}, {"path": "n", "type": "Normalize"}]',
+              '{"word_embedding_dimension": 16, "pooling_mode_mean_tokens": true, "pooling_mode_cls_token": null}')
+    st_folder("overflow", 0x24, '{"max_seq_length": 1e400, "do_lower_case": true}')
     # vocab.txt and tokenizer.json: a small valid vocab, and the committed tokenizer.json's head.
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     put("vocab", "small.txt", "\n".join(specials + ["hello", "world", "##s", ",", "!", "a"]) + "\n")

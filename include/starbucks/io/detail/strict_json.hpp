@@ -113,10 +113,12 @@ struct strict_json_options {
     std::size_t max_depth = 64;
     /// Safetensors headers may be padded with spaces only; whole JSON files with any JSON whitespace.
     bool spaces_only_padding = true;
+    /// The value may also be an array (a sentence-transformers modules.json is one).
+    bool array_allowed = false;
 };
 
-/// @brief Pass one over untrusted JSON: syntax (nlohmann), exactly one object, nesting depth,
-/// duplicate keys in every object, and nothing but padding around the object.
+/// @brief Pass one over untrusted JSON: syntax (nlohmann), exactly one object (or array, when
+/// allowed), nesting depth, duplicate keys in every object, and nothing but padding around it.
 ///
 /// Keeps no values: per open object only (hash, offsets) of its keys, so memory stays a small
 /// multiple of the key count whatever the input. @throws format_error with the byte offset.
@@ -172,13 +174,16 @@ private:
     };
 
     bool value(json::value_t t) {
-        if (depth_ == 0) return record(first_non_space(), "", "the JSON value is " + std::string(json_kind_name(t)) + ", not an object");
+        if (depth_ == 0) return record(first_non_space(), "", "the JSON value is " + std::string(json_kind_name(t)) + ", not " + wanted());
         return true;
     }
     bool open(json::value_t t) {
-        if (depth_ == 0 && t != json::value_t::object)
-            return record(container_start(), "", "the JSON value is " + std::string(json_kind_name(t)) + ", not an object");
-        if (depth_ == 0) root_begin_ = container_start();
+        if (depth_ == 0 && t != json::value_t::object && !(t == json::value_t::array && options_.array_allowed))
+            return record(container_start(), "", "the JSON value is " + std::string(json_kind_name(t)) + ", not " + wanted());
+        if (depth_ == 0) {
+            root_begin_ = container_start();
+            root_is_array_ = t == json::value_t::array;
+        }
         if (++depth_ > options_.max_depth)
             return record(container_start(), "", "nesting deeper than " + std::to_string(options_.max_depth) + " levels");
         if (t == json::value_t::object) keys_.emplace_back();
@@ -213,15 +218,19 @@ private:
         return json::parse(text_.substr(k.begin, k.end - k.begin)).get<std::string>();
     }
 
+    std::string wanted() const { return options_.array_allowed ? "an object or an array" : "an object"; }
+
     void check_padding() const {
+        const std::string open_bracket = root_is_array_ ? "'['" : "'{'", close_bracket = root_is_array_ ? "']'" : "'}'";
         for (std::size_t i = 0; i < root_begin_; ++i)
-            if (!padding(text_[i])) fail(i, "", "byte " + hex(text_[i]) + " before the opening '{'; " + padding_rule());
+            if (!padding(text_[i])) fail(i, "", "byte " + hex(text_[i]) + " before the opening " + open_bracket + "; " + padding_rule());
         for (std::size_t i = *root_end_; i < text_.size(); ++i)
-            if (!padding(text_[i])) fail(i, "", "byte " + hex(text_[i]) + " after the closing '}'; " + padding_rule());
+            if (!padding(text_[i])) fail(i, "", "byte " + hex(text_[i]) + " after the closing " + close_bracket + "; " + padding_rule());
     }
     bool padding(char c) const noexcept { return options_.spaces_only_padding ? c == ' ' : is_json_space(c); }
     std::string padding_rule() const {
-        return options_.spaces_only_padding ? "only spaces may pad the header" : "only whitespace may surround the object";
+        if (options_.spaces_only_padding) return "only spaces may pad the header";
+        return root_is_array_ ? "only whitespace may surround the array" : "only whitespace may surround the object";
     }
     static std::string hex(char c) {
         constexpr char digits[] = "0123456789abcdef";
@@ -245,6 +254,7 @@ private:
     strict_json_options options_;
     std::size_t depth_ = 0;
     std::size_t root_begin_ = 0;
+    bool root_is_array_ = false;
     std::optional<std::size_t> root_end_;
     std::vector<std::vector<key_ref>> keys_; // one list per open object
     std::optional<format_error> error_;
