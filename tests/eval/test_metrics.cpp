@@ -58,7 +58,9 @@ TEST_CASE("eval metrics: every query and mean equal pytrec_eval's on real BM25 r
         const auto e = eval::evaluate_run(r, q, {c.at("relevance_level").get<int>()});
         REQUIRE(e.queries == c.at("queries").get<std::size_t>());
         std::size_t checked = 0;
-        for (const auto& [qid, m] : c.at("per_query").items()) {
+        for (const auto& item : c.at("per_query").items()) {
+            const std::string& qid = item.key(); // not a structured binding: INFO captures it in a lambda
+            const auto& m = item.value();
             INFO("query " << qid);
             REQUIRE(e.per_query.contains(qid));
             const auto& s = e.per_query.at(qid);
