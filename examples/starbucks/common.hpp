@@ -141,6 +141,7 @@ struct train_options {
     std::string corpus, queries, qrels;   // training from judgments, negatives mined
     std::int64_t negatives = 30;          // mined per query
     std::int64_t grad_cache_chunk = 0;    // 0: off
+    std::string max_memory;               // empty: the memory available now
     const CLI::Option* kl_weight_flag = nullptr;
 };
 void add_train(CLI::App& app, train_options& o);
@@ -172,6 +173,7 @@ struct pretrain_options {
     std::size_t save_steps = 0;
     std::int64_t keep_checkpoints = 2;
     std::string resume;
+    std::string max_memory;          // empty: the memory available now
     bool skip_bad_lines = false;
     bool stop_on_non_finite = false;
     bool quiet = false;

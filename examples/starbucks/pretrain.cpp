@@ -60,6 +60,8 @@ void add_pretrain(CLI::App& app, pretrain_options& o) {
     cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
     cmd->add_option("--save-steps", o.save_steps, "Checkpoint every K steps (0: only at the end)")->capture_default_str();
     cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept (the newest)")->capture_default_str();
+    cmd->add_option("--max-memory", o.max_memory,
+                    "Refuse to start when the estimated peak memory exceeds this (e.g. 8G, 512MB; default: the memory available now)");
     cmd->add_option("--resume", o.resume, "latest (the newest checkpoint under --out) or a checkpoint folder");
     cmd->add_flag("--skip-bad-lines", o.skip_bad_lines, "Skip corpus lines with invalid UTF-8 (counted) instead of stopping");
     cmd->add_flag("--stop-on-non-finite", o.stop_on_non_finite, "Stop at a NaN/inf step instead of skipping it (METHOD.md skips)");
@@ -242,6 +244,22 @@ int run_pretrain(const pretrain_options& o) {
         const fs::path from = o.resume == "latest" ? sb::train::list_checkpoints(out / "checkpoints").back() : fs::path(o.resume);
         sb::train::check_same_options(sb::train::read_train_state(from / "trainer_state.json"), sb::train::to_json(po), from);
     }
+    check_memory(o.max_memory, po.batch_size, [&](std::size_t batch) {
+        sb::train::batch_geometry g;
+        g.texts = batch;
+        g.max_length = max_length;
+        const bool smae = method == sb::train::pretrain_method::smae;
+        g.layers = config.num_hidden_layers;
+        g.extra_layers = smae ? pairs.size() : 0; // the one-layer decoder runs once per pair
+        // MLM rows: the encoder's masked tokens (per pair for SMAE) and the decoder's (SMAE).
+        const double masked = smae ? double(pairs.size()) * (po.masking.encoder_ratio + po.masking.decoder_ratio) : 0.15;
+        g.head_rows = static_cast<std::size_t>(masked * double(batch * max_length)) + 1;
+        // The head: transform, its LayerNorm and the output bias (the decoder matrix is the tied word embeddings).
+        const std::uint64_t head = std::uint64_t{config.hidden_size} * config.hidden_size + 3 * config.hidden_size + config.vocab_size;
+        const std::uint64_t params = sb::train::encoder_parameters(config, config.num_hidden_layers) + head +
+                                     (smae ? sb::train::encoder_parameters(config, 1) - sb::train::encoder_parameters(config, 0) : 0);
+        return sb::train::estimate_training_memory(config, params, g);
+    });
     auto docs = read_documents(o, tokenizer, config.vocab_size); // a malformed line stops us before anything is created
 
     json recorded = {{"format_version", 1},

@@ -3,7 +3,10 @@
 // opening a model folder on that backend, and small file and flag helpers.
 #pragma once
 
+#include <cctype>
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -13,7 +16,9 @@
 #include <nlohmann/json.hpp>
 #include <starbucks/backend/threads.hpp>
 #include <starbucks/io/atomic_file.hpp>
+#include <starbucks/io/detail/printable.hpp>
 #include <starbucks/io/mapped_file.hpp>
+#include <starbucks/train/memory_estimate.hpp>
 #ifdef STARBUCKS_WITH_EIGEN
 #include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
 #endif
@@ -149,6 +154,56 @@ inline std::string model_pooling(const std::filesystem::path& dir) {
 inline std::size_t positive(const char* flag, std::int64_t v) {
     if (v < 1) throw sb::usage_error(flag, std::to_string(v) + " is out of range; it must be at least 1");
     return static_cast<std::size_t>(v);
+}
+
+/// @brief A byte count as --max-memory takes it: digits with an optional fraction and unit
+/// (B, k/K, M, G, T; KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB and bare K/M/G/T of 1024).
+/// @throws usage_error naming `flag`.
+inline std::uint64_t parse_byte_count(const char* flag, const std::string& text) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    std::string unit = text.substr(used);
+    for (auto& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    static const std::pair<const char*, double> units[] = {{"", 1},          {"B", 1},         {"K", 1024.0},     {"KIB", 1024.0},
+                                                           {"KB", 1e3},      {"M", 1048576.0}, {"MIB", 1048576.0}, {"MB", 1e6},
+                                                           {"G", 1073741824.0}, {"GIB", 1073741824.0}, {"GB", 1e9},
+                                                           {"T", 1099511627776.0}, {"TIB", 1099511627776.0}, {"TB", 1e12}};
+    for (const auto& [name, scale] : units)
+        if (used > 0 && unit == name && v > 0 && v * scale < 1.8e19) return static_cast<std::uint64_t>(v * scale);
+    throw sb::usage_error(flag, "\"" + sb::io::detail::escaped(text, 80, /*quotes=*/false) + "\" is not a memory size such as 8G, 512MB or 2.5GiB");
+}
+
+/// @brief Refuses a run whose estimated peak exceeds --max-memory (else the memory available
+/// now), before anything is allocated or created. `fits(batch)` is the estimate at another
+/// batch size, for naming the largest that fits. @throws resource_error with the breakdown.
+template <class EstimateAt>
+void check_memory(const std::string& max_memory, std::size_t batch_size, EstimateAt&& estimate_at) {
+    std::optional<sb::train::memory_budget> budget;
+    if (!max_memory.empty()) budget = sb::train::memory_budget{parse_byte_count("--max-memory", max_memory), "--max-memory"};
+    else budget = sb::train::available_memory();
+    if (!budget) return; // nothing known to check against
+    const sb::train::memory_estimate need = estimate_at(batch_size);
+    if (need.total() <= budget->bytes) return;
+    std::size_t fits = 0;
+    for (std::size_t lo = 1, hi = batch_size - 1; lo <= hi && hi > 0;) { // the estimate grows with the batch
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (estimate_at(mid).total() <= budget->bytes) {
+            fits = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    const std::string advice = fits > 0 ? "the largest --batch-size that fits is " + std::to_string(fits) + " (or lower --max-length)"
+                                        : "even --batch-size 1 does not fit; lower --max-length or use a smaller model";
+    throw sb::resource_error("memory", "training needs about " + need.breakdown() + ", but " + sb::train::format_bytes(budget->bytes) +
+                                           " is available (" + budget->source + "); " + advice +
+                                           (max_memory.empty() ? "; --max-memory sets the bound" : ""));
 }
 
 /// The command line this process was started with (for reports), set by main.

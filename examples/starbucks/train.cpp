@@ -86,6 +86,8 @@ void add_train(CLI::App& app, train_options& o) {
     cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
     cmd->add_option("--save-steps", o.save_steps, "Checkpoint every K steps (0: only at the end)")->capture_default_str();
     cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept (the newest)")->capture_default_str();
+    cmd->add_option("--max-memory", o.max_memory,
+                    "Refuse to start when the estimated peak memory exceeds this (e.g. 8G, 512MB; default: the memory available now)");
     cmd->add_option("--resume", o.resume, "latest (the newest checkpoint under --out) or a checkpoint folder");
     cmd->add_flag("--skip-bad-rows", o.skip_bad_rows, "Skip malformed data rows (counted) instead of stopping at the first");
     cmd->add_flag("--skip-non-finite", o.skip_non_finite, "Skip a step whose loss or gradient is NaN/inf (counted) instead of stopping");
@@ -370,6 +372,17 @@ int run_train(const train_options& in) {
                 throw sb::usage_error("--group-size", "example " + std::to_string(i + 1) + " has " + std::to_string(data[i].texts.size() - 2) +
                                                           " hard negatives; a group of " + std::to_string(to.objective.group_size) + " passages needs " +
                                                           std::to_string(to.objective.group_size - 1) + " (lower --group-size or give more negatives)");
+    check_memory(o.max_memory, to.batch_size, [&](std::size_t batch) {
+        sb::train::batch_geometry g;
+        std::size_t texts = 0; // per example: the largest in the data (pairs 2, triplets 3), or the retrieval group
+        for (const auto& e : data) texts = std::max(texts, e.texts.size());
+        g.texts = batch * (retrieval ? 1 + to.objective.group_size : texts);
+        g.max_length = retrieval ? std::max(to.query_max_length, to.passage_max_length) : to.max_length;
+        if (retrieval && to.grad_cache_chunk > 0) g.texts = std::min(g.texts, to.grad_cache_chunk); // one chunk's graph at a time
+        for (const auto& p : pairs) g.layers = std::max(g.layers, p.layers);
+        const std::size_t layers = method == sb::train::strategy::separate ? g.layers : config.num_hidden_layers;
+        return sb::train::estimate_training_memory(config, sb::train::encoder_parameters(config, layers), g);
+    });
     fs::create_directories(out, ec);
     if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());
     std::fprintf(stderr, "train: %zu examples, task %s, strategy %s, loss %s, pairs %s, backend %s\n", data.size(), o.task.c_str(), o.strategy.c_str(),
