@@ -43,7 +43,7 @@ inline sb::nn::bert_config read_config(const std::filesystem::path& dir) {
 /// model_error for model.safetensors (missing, malformed, a tensor missing or mis-shaped).
 inline model_folder open_model(const std::filesystem::path& dir) {
     auto config = read_config(dir);
-    sb::io::safetensors_file weights(dir / "model.safetensors");
+    sb::io::safetensors_file weights(sb::io::model_weights_path(dir));
     sb::nn::bert_encoder<float> encoder(config);
     encoder.load(weights);
     return model_folder{dir, config, std::move(weights), std::move(encoder)};

@@ -195,7 +195,7 @@ struct plan {
 template <class B>
 void embed_on(const plan& p, const std::filesystem::path& dir, const sb::nn::bert_config& config,
               const std::vector<std::string>& texts, const std::string& input_label, const std::string& format, sink& out) {
-    sb::io::safetensors_file weights(dir / "model.safetensors");
+    sb::io::safetensors_file weights(sb::io::model_weights_path(dir));
     sb::nn::bert_encoder<float, B> encoder(config);
     encoder.load(weights);
     const sb::text::wordpiece tokenizer = sb::text::wordpiece::load(dir);

@@ -84,7 +84,7 @@ model_source locate(const pretrain_options& o) {
         const fs::path dir = transformer_dir(o.init);
         std::error_code ec;
         const bool tokenizer_here = fs::exists(dir / "vocab.txt", ec) || fs::exists(dir / "tokenizer.json", ec);
-        return {dir / "config.json", tokenizer_here ? dir : fs::path(o.init), dir / "model.safetensors"};
+        return {dir / "config.json", tokenizer_here ? dir : fs::path(o.init), sb::io::model_weights_path(dir)};
     }
     const fs::path folder = fs::path(o.config).has_parent_path() ? fs::path(o.config).parent_path() : fs::path(".");
     return {o.config, o.vocab.empty() ? folder : fs::path(o.vocab), {}};

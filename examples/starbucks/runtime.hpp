@@ -114,7 +114,7 @@ model_folder_t<B> open_model_on(const std::string& dir) {
     require_directory(dir);
     const auto tdir = transformer_dir(dir);
     auto config = sb::io::read_bert_config(tdir / "config.json");
-    const sb::io::safetensors_file weights(tdir / "model.safetensors");
+    const sb::io::safetensors_file weights(sb::io::model_weights_path(tdir));
     sb::nn::bert_encoder<float, B> encoder(config);
     encoder.load(weights);
     std::error_code ec;

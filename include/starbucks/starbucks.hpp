@@ -43,6 +43,7 @@
 #include "io/atomic_file.hpp"
 #include "io/hf_config.hpp"
 #include "io/mapped_file.hpp"
+#include "io/model_weights.hpp"
 #include "io/safetensors.hpp"
 #include "io/st_folder.hpp"
 

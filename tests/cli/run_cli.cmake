@@ -5,7 +5,8 @@
 #   optional: -DINPUT=<file fed to stdin>  -DSTDOUT_REGEX=  -DSTDERR_REGEX=
 #             -DEXPECT_LINES=<stdout lines>  -DEXPECT_FIELDS=<tab-separated fields per line>
 #             -DWORK_DIR=<scratch folder, recreated>  -DMALFORMED=<safetensors file> -DCONFIG=<config.json>
-#               (with MALFORMED: WORK_DIR/model gets CONFIG and the file as model.safetensors; @MODEL@ names it)
+#               (with MALFORMED: WORK_DIR/model gets CONFIG and the file as model.safetensors, or as
+#               -DMALFORMED_NAME=<name>; @MODEL@ names it)
 #             -DABSENT=<path that must not exist afterwards>  -DVERIFY=<|-separated command run after; must exit 0>
 #             -DMODEL_FROM=<model folder>  -DMODEL_FILES=<src=name|src=name...>  (WORK_DIR/model gets a copy of
 #               the folder's files, then each src as model/name, e.g. a modules.json; @MODEL@ names it)
@@ -23,7 +24,10 @@ endif()
 if(DEFINED MALFORMED)
   file(MAKE_DIRECTORY "${WORK_DIR}/model")
   file(COPY_FILE "${CONFIG}" "${WORK_DIR}/model/config.json")
-  file(COPY_FILE "${MALFORMED}" "${WORK_DIR}/model/model.safetensors")
+  if(NOT DEFINED MALFORMED_NAME)
+    set(MALFORMED_NAME model.safetensors)
+  endif()
+  file(COPY_FILE "${MALFORMED}" "${WORK_DIR}/model/${MALFORMED_NAME}")
   list(TRANSFORM ARGS REPLACE "@MODEL@" "${WORK_DIR}/model")
 endif()
 if(DEFINED MODEL_FROM)

@@ -481,6 +481,17 @@ TEST_CASE("atomic_file: an uncommitted file is discarded, a committed one replac
     CHECK_THROWS_AS(g.write(std::string_view("more")), io_error);
 }
 
+TEST_CASE("atomic_file: a symbolic link at the destination is replaced, never written through into another folder") {
+    temp_dir out, elsewhere;
+    write_bytes(elsewhere / "precious.safetensors", "keep");
+    fs::create_symlink(elsewhere / "precious.safetensors", out / "model.safetensors");
+    tensor<float, extents<4>> x;
+    io::save_safetensors(out / "model.safetensors", {io::make_entry("x", x)});
+    CHECK(contents(elsewhere / "precious.safetensors") == "keep");
+    CHECK(!fs::is_symlink(out / "model.safetensors"));
+    CHECK(io::safetensors_file(out / "model.safetensors").names().size() == 1);
+}
+
 // ---- sharded checkpoints ----
 
 namespace {

@@ -116,4 +116,24 @@ TEST_CASE("step loop: with skip_non_finite the poisoned step is skipped and coun
     CHECK(train::read_train_state(saved[4] / "trainer_state.json").skipped_steps == 1);
 }
 
+TEST_CASE("step loop: an old checkpoint that is a symbolic link is unlinked, its target folder left alone") {
+    fresh_dir dir("ckpt-symlink"), elsewhere("ckpt-symlink-target");
+    quadratic_run first;
+    auto s = settings();
+    s.total_steps = 1;
+    std::vector<train::step_report> reports;
+    first.run(s, 0, elsewhere.path, reports); // a real checkpoint-000001 in another folder
+    fs::create_directories(dir.path);
+    fs::create_directory_symlink(elsewhere.path / "checkpoint-000001", dir.path / "checkpoint-000001");
+    const auto files_before = saved_values(elsewhere.path / "checkpoint-000001");
+    quadratic_run second;
+    s.total_steps = 4;
+    s.keep_checkpoints = 2;
+    second.run(s, 0, dir.path, reports); // saves 1..4, keeping 3 and 4: the link to 1 goes
+    const auto kept = train::list_checkpoints(dir.path);
+    REQUIRE(kept.size() == 2);
+    CHECK(kept[0].filename() == "checkpoint-000003");
+    CHECK(saved_values(elsewhere.path / "checkpoint-000001") == files_before);
+}
+
 } }  // namespace test_step_loop
