@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
             return app.get_subcommand("eval")->got_subcommand("retrieval") ? cli::run_eval_retrieval(eval_retrieval) : cli::run_eval_sts(eval);
         if (app.got_subcommand("pretrain")) return cli::run_pretrain(pretrain);
         throw starbucks::internal_error("command line", "no subcommand ran");
+    } catch (const starbucks::train::interrupted& e) {
+        print_error(std::string("starbucks::interrupted: ") + e.what() + "; continue with --resume latest");
+        return 128 + e.signal;
     } catch (const starbucks::error& e) {
         print_error(e.what());
         return starbucks::exit_code(e.kind());

@@ -272,6 +272,7 @@ int run_pretrain(const pretrain_options& o) {
     if (method == sb::train::pretrain_method::smae)
         for (const auto& p : pairs) recorded["pairs"].push_back(json::array({p.layers, p.dim}));
 
+    stop_training_on_signals();
     const std::string backend = choose_backend(o.backend, o.threads);
     fs::create_directories(out, ec);
     if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());

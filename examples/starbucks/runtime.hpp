@@ -3,6 +3,8 @@
 // opening a model folder on that backend, and small file and flag helpers.
 #pragma once
 
+#include <signal.h>
+
 #include <cctype>
 #include <cstdint>
 #include <optional>
@@ -18,6 +20,7 @@
 #include <starbucks/io/atomic_file.hpp>
 #include <starbucks/io/detail/printable.hpp>
 #include <starbucks/io/mapped_file.hpp>
+#include <starbucks/train/interrupt.hpp>
 #include <starbucks/train/memory_estimate.hpp>
 #ifdef STARBUCKS_WITH_EIGEN
 #include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
@@ -204,6 +207,18 @@ void check_memory(const std::string& max_memory, std::size_t batch_size, Estimat
     throw sb::resource_error("memory", "training needs about " + need.breakdown() + ", but " + sb::train::format_bytes(budget->bytes) +
                                            " is available (" + budget->source + "); " + advice +
                                            (max_memory.empty() ? "; --max-memory sets the bound" : ""));
+}
+
+/// @brief SIGINT and SIGTERM ask the training loop to finish its step, commit a checkpoint and
+/// stop (train::interrupted, exit 128 + signal); the handler resets itself, so a second signal
+/// ends the process at once.
+inline void stop_training_on_signals() {
+    struct sigaction action {};
+    action.sa_handler = [](int signal) { sb::train::request_stop(signal); };
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND | SA_RESTART;
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
 }
 
 /// The command line this process was started with (for reports), set by main.

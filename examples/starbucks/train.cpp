@@ -383,6 +383,7 @@ int run_train(const train_options& in) {
         const std::size_t layers = method == sb::train::strategy::separate ? g.layers : config.num_hidden_layers;
         return sb::train::estimate_training_memory(config, sb::train::encoder_parameters(config, layers), g);
     });
+    stop_training_on_signals();
     fs::create_directories(out, ec);
     if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());
     std::fprintf(stderr, "train: %zu examples, task %s, strategy %s, loss %s, pairs %s, backend %s\n", data.size(), o.task.c_str(), o.strategy.c_str(),

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Faults injected into the `starbucks` executable while it trains (RELIABILITY.md §5-6, issue 11):
-// SIGKILL at spread-out points inside checkpoint writes, a full disk, a read-only output folder.
+// SIGKILL at spread-out points inside checkpoint writes, a full disk, a read-only output folder,
+// SIGINT/SIGTERM (a graceful stop with a checkpoint).
 //
-// Usage: fault_injection kill|disk-full|read-only <starbucks> <tests dir> <work dir> [trials]
+// Usage: fault_injection kill|disk-full|read-only|interrupt <starbucks> <tests dir> <work dir> [trials]
 // Prints one line per injected fault; exits 0 when every check held, 1 naming the first that did not.
 #include <fcntl.h>
 #include <sched.h>
@@ -500,11 +501,100 @@ int read_only_test(const setup& s) {
     return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// interrupt: SIGINT/SIGTERM finish the step, commit a checkpoint and exit 128 + signal; a second
+// SIGINT ends the process at once.
+
+/// Lines in `path` (0 when it does not exist yet).
+std::size_t line_count(const fs::path& path) {
+    const std::string text = read_text(path);
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+/// Polls /proc/<pid>/status until `pid` no longer catches `sig` (its handler has run and reset).
+void wait_until_not_caught(pid_t pid, int sig) {
+    const auto deadline = clock_type::now() + std::chrono::seconds(10);
+    while (clock_type::now() < deadline) {
+        std::istringstream status(read_text("/proc/" + std::to_string(pid) + "/status"));
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("SigCgt:", 0) == 0 && !((std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1u)) return;
+    }
+    throw check_failed("the first signal was not handled within 10 s");
+}
+
+/// Starts `args`, waits until metrics.jsonl under `out` has `lines` lines, sends `signals`
+/// (each after the one before has been handled).
+int run_and_signal(const std::vector<std::string>& args, const fs::path& out, const fs::path& log, std::size_t lines,
+                   std::initializer_list<int> signals, bool& by_signal) {
+    const pid_t pid = spawn(args, log);
+    for (;;) {
+        if (line_count(out / "metrics.jsonl") >= lines) break;
+        int status = 0;
+        expect(::waitpid(pid, &status, WNOHANG) == 0, "the run ended before step " + std::to_string(lines) + ":\n" + read_text(log));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    int previous = 0;
+    for (int sig : signals) {
+        // A second signal sent before the first is handled would merge with it: wait until the
+        // handler has run (it resets itself, so the process no longer catches the signal).
+        if (previous != 0) wait_until_not_caught(pid, previous);
+        ::kill(pid, sig);
+        previous = sig;
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    by_signal = WIFSIGNALED(status);
+    return by_signal ? WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+int interrupt_test(const setup& s) {
+    fs::remove_all(s.work);
+    fs::create_directories(s.work);
+    const int steps = 300; // long enough that the signal always lands mid-run (about 2 s here)
+    const fs::path reference = s.work / "uninterrupted";
+    run_expect(tiny_train(s, reference, steps, 0), s.work / "uninterrupted.log", 0);
+    for (const auto& [signal, name] : {std::pair{SIGINT, "SIGINT"}, std::pair{SIGTERM, "SIGTERM"}}) {
+        const fs::path out = s.work / name;
+        bool by_signal = false;
+        const int rc = run_and_signal(tiny_train(s, out, steps, 0), out, s.work / (std::string(name) + ".log"), 5, {signal}, by_signal);
+        const std::string log = read_text(s.work / (std::string(name) + ".log"));
+        expect(!by_signal && rc == 128 + signal, std::string(name) + ": expected exit " + std::to_string(128 + signal) + ", got " +
+                                                     (by_signal ? "death by signal " : "exit ") + std::to_string(rc) + ":\n" + log);
+        const auto saved = sb::train::list_checkpoints(out / "checkpoints");
+        expect(saved.size() == 1 && check_checkpoints_load(out / "checkpoints") == 1, std::string(name) + ": no single loadable checkpoint");
+        const auto step = sb::train::read_train_state(saved[0] / "trainer_state.json").step;
+        expect(step == line_count(out / "metrics.jsonl"), std::string(name) + ": the checkpoint is step " + std::to_string(step) + " but " +
+                                                              std::to_string(line_count(out / "metrics.jsonl")) + " steps were logged");
+        expect(log.find("starbucks::interrupted: interrupted after step " + std::to_string(step) + "; checkpoint ") != std::string::npos &&
+                   log.find("continue with --resume latest") != std::string::npos,
+               std::string(name) + ": the message does not say where to continue:\n" + log);
+        expect(!fs::exists(out / "model.safetensors"), std::string(name) + ": a final model was exported from an interrupted run");
+        run_expect(with(tiny_train(s, out, steps, 0), {"--resume", "latest"}), s.work / (std::string(name) + "-resume.log"), 0);
+        expect(read_text(out / "model.safetensors") == read_text(reference / "model.safetensors"),
+               std::string(name) + ": the resumed model differs from the uninterrupted run's");
+        expect(loss_lines(out / "metrics.jsonl") == loss_lines(reference / "metrics.jsonl"), std::string(name) + ": the resumed loss lines differ");
+        std::printf("%s after step %llu of %d: exit %d, checkpoint %s committed; resumed to the uninterrupted weights and losses\n", name,
+                    static_cast<unsigned long long>(step), steps, rc, saved[0].filename().c_str());
+    }
+    // Two SIGINTs: the first asks for a graceful stop, the second ends the process at once.
+    const fs::path out = s.work / "twice";
+    bool by_signal = false;
+    // Eight micro-batches per step, so the step the first SIGINT lets finish outlasts the second's delivery.
+    const int sig = run_and_signal(with(tiny_train(s, out, steps, 0), {"--accumulation", "8"}), out, s.work / "twice.log", 2, {SIGINT, SIGINT},
+                                   by_signal);
+    expect(by_signal && sig == SIGINT, "a second SIGINT did not end the process at once (" + std::string(by_signal ? "signal " : "exit ") +
+                                           std::to_string(sig) + ")");
+    check_checkpoints_load(out / "checkpoints");
+    std::printf("two SIGINTs: the process ended by the second at once; whatever checkpoint it had committed loads\n");
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     if (argc < 5) {
-        std::fprintf(stderr, "usage: %s kill|disk-full|read-only <starbucks> <tests dir> <work dir> [trials]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s kill|disk-full|read-only|interrupt <starbucks> <tests dir> <work dir> [trials]\n", argv[0]);
         return 2;
     }
     const std::string what = argv[1];
@@ -513,6 +603,7 @@ int main(int argc, char** argv) {
         if (what == "kill") return kill_test(s, argc > 5 ? std::stoi(argv[5]) : 24);
         if (what == "disk-full") return disk_full_test(s);
         if (what == "read-only") return read_only_test(s);
+        if (what == "interrupt") return interrupt_test(s);
         std::fprintf(stderr, "unknown case %s\n", what.c_str());
         return 2;
     } catch (const std::exception& e) {

@@ -71,27 +71,7 @@ files_map with_sbert(const std::string& sbert) {
 /// A folder with `pooling` as its Pooling module's config.json.
 files_map with_pooling(const std::string& pooling) { return {{"modules.json", modules_mean}, {"1_Pooling/config.json", pooling}}; }
 
-/// A fresh directory under the system temp dir, removed with everything in it.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("starbucks-st-folder-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    void write(const std::string& relative, const std::string& text) const {
-        fs::create_directories((path / relative).parent_path());
-        std::ofstream(path / relative, std::ios::binary) << text;
-    }
-};
+using testing::temp_dir;
 
 } // namespace
 

@@ -4,8 +4,16 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include <starbucks/starbucks.hpp>
 #ifdef STARBUCKS_WITH_EIGEN
@@ -22,6 +30,39 @@
 #endif
 
 namespace starbucks::testing {
+
+/// A fresh directory under the system temp dir, removed with everything in it (write permission
+/// restored first, for tests that take it away).
+struct temp_dir {
+    std::filesystem::path path;
+    temp_dir() {
+        static std::atomic<int> counter{0};
+        path = std::filesystem::temp_directory_path() /
+               ("starbucks-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
+        std::filesystem::remove_all(path);
+        std::filesystem::create_directories(path);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::permissions(path, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
+        std::filesystem::remove_all(path, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    std::filesystem::path operator/(const std::string& name) const { return path / name; }
+    /// The names directly inside, sorted.
+    std::vector<std::string> files() const {
+        std::vector<std::string> out;
+        for (const auto& e : std::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+    /// Writes `text` to `relative`, creating its folders.
+    void write(const std::string& relative, const std::string& text) const {
+        std::filesystem::create_directories((path / relative).parent_path());
+        std::ofstream(path / relative, std::ios::binary) << text;
+    }
+};
 
 /// Every backend the typed suites run on: the reference and each enabled fast backend.
 #define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference STARBUCKS_TEST_EIGEN STARBUCKS_TEST_ONEDNN

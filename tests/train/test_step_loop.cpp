@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include <starbucks/io/safetensors_file.hpp>
 #include <starbucks/train/step_loop.hpp>
@@ -134,6 +136,47 @@ TEST_CASE("step loop: an old checkpoint that is a symbolic link is unlinked, its
     REQUIRE(kept.size() == 2);
     CHECK(kept[0].filename() == "checkpoint-000003");
     CHECK(saved_values(elsewhere.path / "checkpoint-000001") == files_before);
+}
+
+TEST_CASE("step loop: a requested stop finishes the step, commits a checkpoint and throws interrupted") {
+    fresh_dir dir("stop");
+    quadratic_run run;
+    auto s = settings();
+    s.save_steps = 0; // no scheduled checkpoint: the stop commits its own
+    std::vector<train::step_report> reports;
+    train::request_stop(15);
+    std::optional<train::interrupted> caught;
+    try {
+        run.run(s, 0, dir.path, reports);
+    } catch (const train::interrupted& e) {
+        caught = e;
+    }
+    train::clear_stop_request();
+    REQUIRE(caught.has_value());
+    CHECK(caught->step == 1);
+    CHECK(caught->signal == 15);
+    CHECK(caught->checkpoint == dir.path / "checkpoint-000001");
+    CHECK(std::string(caught->what()) == "interrupted after step 1; checkpoint " + (dir.path / "checkpoint-000001").string() + " committed");
+    CHECK(reports.size() == 1);
+    REQUIRE(train::list_checkpoints(dir.path).size() == 1);
+    CHECK(train::read_train_state(dir.path / "checkpoint-000001" / "trainer_state.json").step == 1);
+    // Without a stop request the same loop runs to the end.
+    run.run(s, 0, dir.path, reports);
+    CHECK(run.state.step == 5);
+}
+
+TEST_CASE("step loop: what a killed save left is swept when a run starts, even one with no step left to take") {
+    fresh_dir dir("leftovers");
+    quadratic_run run;
+    std::vector<train::step_report> reports;
+    run.run(settings(), 0, dir.path, reports);
+    fs::create_directories(dir.path / ".checkpoint-000003.retired" / "x");
+    fs::create_directories(dir.path / ".checkpoint-000006.partial");
+    run.run(settings(), 0, dir.path, reports); // resumed at the last step: nothing to train, nothing saved
+    CHECK(run.state.step == 5);
+    CHECK(!fs::exists(dir.path / ".checkpoint-000003.retired"));
+    CHECK(!fs::exists(dir.path / ".checkpoint-000006.partial"));
+    CHECK(train::list_checkpoints(dir.path).size() == 5);
 }
 
 } }  // namespace test_step_loop

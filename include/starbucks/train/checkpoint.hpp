@@ -112,7 +112,8 @@ inline void retire(const std::filesystem::path& dir) {
 }
 
 /// Deletes what a killed save_checkpoint leaves under `root`: `.checkpoint-*.partial` folders
-/// never renamed into place and `.checkpoint-*.retired` ones not yet deleted.
+/// never renamed into place and `.checkpoint-*.retired` ones not yet deleted (run_steps calls it
+/// when it starts, save_checkpoint before each save).
 inline void remove_leftovers(const std::filesystem::path& root) {
     std::error_code ec;
     std::vector<std::filesystem::path> stale;

@@ -25,6 +25,7 @@
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
 #include "checkpoint.hpp"
+#include "interrupt.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace train {
@@ -86,14 +87,17 @@ std::vector<std::shared_ptr<autograd::var_state<T, B>>> register_parameters(cons
 /// its loss with `weight`) and returns its multi-target; `forwards()` reads the model's dropout
 /// counter after a step, which `state.encoder_forwards` records. `on_step` sees every step;
 /// checkpoints go under `checkpoints` (when not empty) every save_steps and at the end, with
-/// `write_extra(dir)` adding files. @throws numeric_error naming the step and the term when a
-/// loss or gradient is not finite (unless skipping); io_error from checkpoints (earlier ones stay).
+/// `write_extra(dir)` adding files. After request_stop() the loop finishes the step, commits a
+/// checkpoint and throws train::interrupted. @throws numeric_error naming the step and the term
+/// when a loss or gradient is not finite (unless skipping); io_error from checkpoints (earlier
+/// ones stay); interrupted.
 template <class T, class B, class MicroBatch, class Forwards>
 void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& optimizer, const nn::parameter_list<T, B>& params,
                const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& states, MicroBatch&& micro_batch, Forwards&& forwards,
                const std::function<void(const step_report&)>& on_step, const std::filesystem::path& checkpoints,
                const std::function<void(const std::filesystem::path&)>& write_extra) {
     const optim::schedule lr{s.lr, static_cast<std::size_t>(std::ceil(s.warmup_ratio * double(s.total_steps))), s.total_steps, s.schedule};
+    if (!checkpoints.empty()) remove_leftovers(checkpoints); // of a save killed before this run resumed
     autograd::tape tape;
     tape.keep_intermediate_grads(false); // nothing here reads them: free each once it is used
     const double w = 1.0 / double(s.accumulation);
@@ -134,8 +138,11 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
         state.encoder_forwards = forwards();
         if (on_step) on_step(report);
         const bool last = state.step == s.total_steps;
-        if (!checkpoints.empty() && ((s.save_steps && state.step % s.save_steps == 0) || last))
-            save_checkpoint(checkpoints, state, params, optimizer, write_extra, s.keep_checkpoints);
+        const int stop = stop_requested();
+        std::filesystem::path saved;
+        if (!checkpoints.empty() && ((s.save_steps && state.step % s.save_steps == 0) || last || stop))
+            saved = save_checkpoint(checkpoints, state, params, optimizer, write_extra, s.keep_checkpoints);
+        if (stop && !last) throw interrupted(state.step, stop, saved);
     }
 }
 
