@@ -50,7 +50,9 @@
 #include "losses/losses.hpp"
 #include "matryoshka/multi_target.hpp"
 #include "matryoshka/pairs.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/objective.hpp"
+#include "train/step_loop.hpp"
 #include "data/data.hpp"
 #include "eval/correlation.hpp"
 // text/, train/trainer.hpp and eval/sts.hpp need the text component (utf8proc): include them

@@ -147,7 +147,8 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& root, const t
         fs::create_directories(tmp, ec);
         if (ec) throw io_error(tmp.string(), "cannot create: " + ec.message());
         std::vector<io::tensor_entry> weights, moments;
-        for (const auto& [name, value] : params) std::visit([&](const auto& v) { weights.push_back(io::make_entry(name, v.value())); }, value);
+        for (const auto& entry : params) // not a structured binding: clang 14 cannot capture one in the lambda
+            std::visit([&](const auto& v) { weights.push_back(io::make_entry(entry.first, v.value())); }, entry.second);
         io::save_safetensors(tmp / "model.safetensors", weights);
         std::size_t i = 0;
         optimizer.for_each_moment([&](std::size_t index, const T* m, const T* v, std::size_t n) {

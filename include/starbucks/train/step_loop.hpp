@@ -73,11 +73,11 @@ struct step_settings {
 template <class T, class B>
 std::vector<std::shared_ptr<autograd::var_state<T, B>>> register_parameters(const nn::parameter_list<T, B>& params, optim::adamw<T, B>& optimizer) {
     std::vector<std::shared_ptr<autograd::var_state<T, B>>> states;
-    for (const auto& [name, value] : params)
+    for (const auto& entry : params) // not a structured binding: clang 14 cannot capture one in the lambda
         std::visit([&](const auto& v) {
-            optimizer.add(v, !exempt_from_decay(name));
+            optimizer.add(v, !exempt_from_decay(entry.first));
             states.push_back(v.state());
-        }, value);
+        }, entry.second);
     return states;
 }
 
