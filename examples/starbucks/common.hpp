@@ -211,6 +211,7 @@ struct eval_retrieval_options {
     std::string query_prefix, passage_prefix;
     std::int64_t rel_level = 0;          // unset: 1 (2 for dl19-mini)
     bool all_queries = false;
+    bool per_query = false;              // per_query/<set>-<size>.tsv under --out
     std::string save_embeddings;         // folder to keep the corpus vectors in
     std::string embeddings;              // folder of corpus vectors to search instead of encoding
     std::string backend;

@@ -84,6 +84,7 @@ void add_eval(CLI::App& app, eval_options& o, eval_retrieval_options& r) {
     ret->add_option("--rel-level", r.rel_level, "Grade counted as relevant by MRR, Recall and MAP (trec_eval -l; default 1, 2 for dl19-mini)");
     ret->add_option("--save-embeddings", r.save_embeddings, "Keep the corpus vectors in this folder (reuse them with --embeddings)");
     ret->add_option("--embeddings", r.embeddings, "Search corpus vectors saved by --save-embeddings instead of encoding the corpus");
+    ret->add_flag("--per-query", r.per_query, "With --out: per_query/<set>-<size>.tsv, every query's nDCG@10, MRR@10, recall and AP (as trec_eval -q)");
     ret->add_flag("--all-queries", r.all_queries, "Rank every query of --queries, judged or not (default: the judged ones)");
     ret->add_option("--backend", r.backend, "reference, cpu_eigen or cpu_onednn (default: the fastest compiled in)");
     ret->add_option("--threads", r.threads, "Threads of the CPU backends");
@@ -296,6 +297,7 @@ std::string metric_cell(double v) {
 } // namespace
 
 int run_eval_retrieval(const eval_retrieval_options& o) {
+    if (o.per_query && o.out.empty()) throw sb::usage_error("--per-query", "needs --out: one table per size goes under it");
     const fs::path model = o.model;
     require_directory(model);
     const json sbc = read_starbucks_config_json(model);
@@ -470,6 +472,12 @@ int run_eval_retrieval(const eval_retrieval_options& o) {
     for (std::size_t k = 0; k < found.sizes.size(); ++k) {
         const std::string label = sb::matryoshka::label(found.sizes[k]);
         write_text_atomically(out / "runs" / (set.name + "-" + label + ".run"), found.run_file(k, "starbucks-" + label));
+    }
+    if (o.per_query) {
+        fs::create_directories(out / "per_query", ec);
+        if (ec) throw sb::io_error((out / "per_query").string(), "cannot create: " + ec.message());
+        for (const auto& r : results)
+            write_text_atomically(out / "per_query" / (set.name + "-" + sb::matryoshka::label(r.size) + ".tsv"), sb::eval::per_query_tsv(r.metrics));
     }
     std::fprintf(stderr, "eval: report and %zu run files written to %s\n", found.sizes.size(), out.string().c_str());
     return 0;

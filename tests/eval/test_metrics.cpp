@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <unistd.h>
 #include <string>
@@ -94,6 +95,36 @@ TEST_CASE("eval metrics: the fixture runs exercise what they claim (ties, a miss
                                        data::read_qrels(std::string(STARBUCKS_EXAMPLES_DATA_DIR) + "/msmarco-dl19-mini/qrels/test.tsv"));
     CHECK(ms.unjudged == 7);
     CHECK(ms.queries == 43);
+}
+
+TEST_CASE("eval per_query_tsv: a header and one line per averaged query whose means are the run's means") {
+    const auto e = eval::evaluate_run(data::read_run(fixture("bm25-scifact.run")),
+                                      data::read_qrels(std::string(STARBUCKS_EXAMPLES_DATA_DIR) + "/beir-scifact/qrels/test.tsv"));
+    std::istringstream in(eval::per_query_tsv(e));
+    std::string line;
+    std::getline(in, line);
+    CHECK(line == "query_id\tndcg@10\tmrr@10\trecall@100\trecall@1000\tmap");
+    std::size_t rows = 0;
+    double sums[5] = {};
+    std::string previous;
+    while (std::getline(in, line)) {
+        std::istringstream cells(line);
+        std::string qid;
+        cells >> qid;
+        CHECK(e.per_query.contains(qid));
+        CHECK((rows == 0 || previous < qid)); // id order, each once
+        previous = qid;
+        for (double& sum : sums) {
+            double v = -1;
+            cells >> v;
+            CHECK((v >= 0 && v <= 1));
+            sum += v;
+        }
+        ++rows;
+    }
+    REQUIRE(rows == e.queries);
+    const double means[5] = {e.mean.ndcg_10, e.mean.mrr_10, e.mean.recall_100, e.mean.recall_1000, e.mean.map};
+    for (int k = 0; k < 5; ++k) CHECK(std::abs(sums[k] / double(rows) - means[k]) <= 5e-7);
 }
 
 TEST_CASE("eval sort_trec: ties fall back to document id in decreasing byte order, as trec_eval's") {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -140,6 +141,19 @@ inline run_evaluation evaluate_run(const data::run& r, const data::qrels& judged
     if (out.queries > 0) {
         const double n = double(out.queries);
         out.mean = {out.mean.ndcg_10 / n, out.mean.mrr_10 / n, out.mean.recall_100 / n, out.mean.recall_1000 / n, out.mean.map / n};
+    }
+    return out;
+}
+
+/// @brief One line per averaged query, as `trec_eval -q` gives them but as a table:
+/// `query_id<TAB>ndcg@10<TAB>mrr@10<TAB>recall@100<TAB>recall@1000<TAB>map`, a header first, queries
+/// in id order, values with 6 decimals (their mean is `e.mean` to within 5e-7).
+inline std::string per_query_tsv(const run_evaluation& e) {
+    std::string out = "query_id\tndcg@10\tmrr@10\trecall@100\trecall@1000\tmap\n";
+    char cells[160];
+    for (const auto& [qid, s] : e.per_query) {
+        std::snprintf(cells, sizeof cells, "\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", s.ndcg_10, s.mrr_10, s.recall_100, s.recall_1000, s.map);
+        out += qid + cells;
     }
     return out;
 }
