@@ -244,22 +244,24 @@ int run_pretrain(const pretrain_options& o) {
         const fs::path from = o.resume == "latest" ? sb::train::list_checkpoints(out / "checkpoints").back() : fs::path(o.resume);
         sb::train::check_same_options(sb::train::read_train_state(from / "trainer_state.json"), sb::train::to_json(po), from);
     }
+    const bool smae = method == sb::train::pretrain_method::smae;
+    // The head: transform, its LayerNorm and the output bias (the decoder matrix is the tied word
+    // embeddings); SMAE adds its one-layer decoder.
+    const std::uint64_t head = std::uint64_t{config.hidden_size} * config.hidden_size + 3 * config.hidden_size + config.vocab_size;
+    const std::uint64_t parameters = sb::train::encoder_parameters(config, config.num_hidden_layers) + head +
+                                     (smae ? sb::train::encoder_parameters(config, 1) - sb::train::encoder_parameters(config, 0) : 0);
     check_memory(o.max_memory, po.batch_size, [&](std::size_t batch) {
         sb::train::batch_geometry g;
         g.texts = batch;
         g.max_length = max_length;
-        const bool smae = method == sb::train::pretrain_method::smae;
         g.layers = config.num_hidden_layers;
         g.extra_layers = smae ? pairs.size() : 0; // the one-layer decoder runs once per pair
         // MLM rows: the encoder's masked tokens (per pair for SMAE) and the decoder's (SMAE).
         const double masked = smae ? double(pairs.size()) * (po.masking.encoder_ratio + po.masking.decoder_ratio) : 0.15;
         g.head_rows = static_cast<std::size_t>(masked * double(batch * max_length)) + 1;
-        // The head: transform, its LayerNorm and the output bias (the decoder matrix is the tied word embeddings).
-        const std::uint64_t head = std::uint64_t{config.hidden_size} * config.hidden_size + 3 * config.hidden_size + config.vocab_size;
-        const std::uint64_t params = sb::train::encoder_parameters(config, config.num_hidden_layers) + head +
-                                     (smae ? sb::train::encoder_parameters(config, 1) - sb::train::encoder_parameters(config, 0) : 0);
-        return sb::train::estimate_training_memory(config, params, g);
+        return sb::train::estimate_training_memory(config, parameters, g);
     });
+    check_free_space(out, parameters);
     auto docs = read_documents(o, tokenizer, config.vocab_size); // a malformed line stops us before anything is created
 
     json recorded = {{"format_version", 1},

@@ -209,6 +209,22 @@ void check_memory(const std::string& max_memory, std::size_t batch_size, Estimat
                                            (max_memory.empty() ? "; --max-memory sets the bound" : ""));
 }
 
+/// @brief Refuses to start when the filesystem that will hold `out` has less free space than two
+/// checkpoints (the weights and both AdamW moments: 12 bytes per parameter), so a run does not
+/// train for hours and then fail to save. @throws io_error naming the folder and both figures.
+inline void check_free_space(const std::filesystem::path& out, std::uint64_t parameters) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path probe = fs::absolute(out, ec);
+    while (!fs::exists(probe, ec) && probe.has_relative_path()) probe = probe.parent_path(); // the folder may not exist yet
+    const fs::space_info space = fs::space(probe, ec);
+    if (ec) return; // nothing known to check against
+    const std::uint64_t needed = 2 * 12 * parameters;
+    if (space.available < needed)
+        throw sb::io_error(out.string(), "its filesystem has " + sb::train::format_bytes(space.available) + " free; two checkpoints of this model need about " +
+                                             sb::train::format_bytes(needed) + "; free space or choose another --out");
+}
+
 /// @brief SIGINT and SIGTERM ask the training loop to finish its step, commit a checkpoint and
 /// stop (train::interrupted, exit 128 + signal); the handler resets itself, so a second signal
 /// ends the process at once.

@@ -372,6 +372,10 @@ int run_train(const train_options& in) {
                 throw sb::usage_error("--group-size", "example " + std::to_string(i + 1) + " has " + std::to_string(data[i].texts.size() - 2) +
                                                           " hard negatives; a group of " + std::to_string(to.objective.group_size) + " passages needs " +
                                                           std::to_string(to.objective.group_size - 1) + " (lower --group-size or give more negatives)");
+    std::size_t deepest = 0;
+    for (const auto& p : pairs) deepest = std::max(deepest, p.layers);
+    const std::uint64_t parameters =
+        sb::train::encoder_parameters(config, method == sb::train::strategy::separate ? deepest : config.num_hidden_layers);
     check_memory(o.max_memory, to.batch_size, [&](std::size_t batch) {
         sb::train::batch_geometry g;
         std::size_t texts = 0; // per example: the largest in the data (pairs 2, triplets 3), or the retrieval group
@@ -379,10 +383,10 @@ int run_train(const train_options& in) {
         g.texts = batch * (retrieval ? 1 + to.objective.group_size : texts);
         g.max_length = retrieval ? std::max(to.query_max_length, to.passage_max_length) : to.max_length;
         if (retrieval && to.grad_cache_chunk > 0) g.texts = std::min(g.texts, to.grad_cache_chunk); // one chunk's graph at a time
-        for (const auto& p : pairs) g.layers = std::max(g.layers, p.layers);
-        const std::size_t layers = method == sb::train::strategy::separate ? g.layers : config.num_hidden_layers;
-        return sb::train::estimate_training_memory(config, sb::train::encoder_parameters(config, layers), g);
+        g.layers = deepest;
+        return sb::train::estimate_training_memory(config, parameters, g);
     });
+    check_free_space(out, parameters);
     stop_training_on_signals();
     fs::create_directories(out, ec);
     if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());

@@ -446,6 +446,14 @@ void small_filesystem_case(const setup& s) {
         expect(hidden_entries(report).empty(), "the failed report left behind: " + join(hidden_entries(report)));
         std::printf("full tmpfs, eval sts --out: exit 4, %s", again.substr(again.find("starbucks::io_error")).c_str());
         std::printf("  the previous report.json, results.csv and heatmap are byte for byte as before\n");
+
+        // With less room than two checkpoints, training is refused before it starts.
+        const auto refused = run_expect(tiny_train(s, disk / "refused", 6, 1), s.work / "enospc-refused.log", 4);
+        expect(refused.find("starbucks::io_error: " + (disk / "refused").string() + ": its filesystem has ") == 0 &&
+                   refused.find("two checkpoints of this model need about") != std::string::npos,
+               "a run that cannot save two checkpoints was not refused at the start:\n" + refused);
+        expect(!fs::exists(disk / "refused"), "the refused run created its folder");
+        std::printf("full tmpfs, train: refused before any step, %s", refused.c_str());
     });
 }
 
