@@ -100,12 +100,14 @@ inline std::optional<memory_budget> available_memory() {
         if (!best || bytes < best->bytes) best = memory_budget{bytes, source};
     };
     {
+        // Line by line: some lines (HugePages_Total: 0) have no unit to read past.
         std::ifstream meminfo("/proc/meminfo");
-        std::string key;
-        std::uint64_t kb = 0;
-        std::string unit;
-        while (meminfo >> key >> kb >> unit)
-            if (key == "MemAvailable:") offer(kb * 1024, "MemAvailable in /proc/meminfo");
+        for (std::string line; std::getline(meminfo, line);) {
+            std::istringstream fields(line);
+            std::string key;
+            std::uint64_t kb = 0;
+            if (fields >> key >> kb && key == "MemAvailable:") offer(kb * 1024, "MemAvailable in /proc/meminfo");
+        }
     }
     const auto read_number = [](const char* path) -> std::optional<std::uint64_t> {
         std::ifstream in(path);
