@@ -7,12 +7,12 @@
 
 #include <cctype>
 #include <cstdint>
-#include <optional>
-#include <utility>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -182,7 +182,7 @@ inline std::uint64_t parse_byte_count(const char* flag, const std::string& text)
 }
 
 /// @brief Refuses a run whose estimated peak exceeds --max-memory (else the memory available
-/// now), before anything is allocated or created. `fits(batch)` is the estimate at another
+/// now), before anything is allocated or created. `estimate_at(batch)` is the estimate at any
 /// batch size, for naming the largest that fits. @throws resource_error with the breakdown.
 template <class EstimateAt>
 void check_memory(const std::string& max_memory, std::size_t batch_size, EstimateAt&& estimate_at) {
