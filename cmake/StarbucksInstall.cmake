@@ -8,7 +8,7 @@
 # tests/package/check_install_layout.cmake fails on anything else. The build tree is a CMake
 # package too: find_package(starbucks) with starbucks_DIR=<build dir> uses the source headers.
 set(_starbucks_targets starbucks starbucks_core)
-foreach(_c IN ITEMS text cpu_eigen cpu_onednn cuda)
+foreach(_c IN ITEMS text cpu_eigen cpu_onednn cuda mpi)
   if(TARGET starbucks_${_c})
     list(APPEND _starbucks_targets starbucks_${_c})
   endif()

@@ -64,6 +64,13 @@ if(STARBUCKS_WITH_ONEDNN)
   starbucks_add_component(cpu_onednn ONEDNN DNNL::dnnl OpenMP::OpenMP_CXX)
 endif()
 
+# Data parallelism: distributed/mpi_communicator.hpp needs <mpi.h>; the rest of distributed/
+# (communicator, all_gather_rows, gradient all-reduce) is core and runs one process without it.
+if(STARBUCKS_WITH_MPI)
+  find_package(MPI REQUIRED COMPONENTS CXX)
+  starbucks_add_component(mpi MPI MPI::MPI_CXX)
+endif()
+
 if(STARBUCKS_WITH_CUDA)
   find_package(CUDAToolkit)
   if(CUDAToolkit_FOUND)

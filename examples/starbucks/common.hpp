@@ -142,6 +142,7 @@ struct train_options {
     std::int64_t negatives = 30;          // mined per query
     std::int64_t grad_cache_chunk = 0;    // 0: off
     std::string max_memory;               // empty: the memory available now
+    double collective_timeout = 600;      // seconds a multi-process collective may wait
     const CLI::Option* kl_weight_flag = nullptr;
 };
 void add_train(CLI::App& app, train_options& o);

@@ -14,6 +14,7 @@
 
 #include "common.hpp"
 #include "runtime.hpp"
+#include "world.hpp"
 
 namespace {
 
@@ -30,11 +31,14 @@ std::string version_text() {
     backends += ", cuda";
 #endif
 #ifdef STARBUCKS_WITH_TEXT
-    const char* text = "text (WordPiece)";
+    std::string components = "text (WordPiece)";
 #else
-    const char* text = "none";
+    std::string components = "none";
 #endif
-    return std::string("starbucks ") + STARBUCKS_VERSION_STRING + "\nbackends: " + backends + "\ncomponents: " + text;
+#ifdef STARBUCKS_WITH_MPI
+    components += ", mpi (data-parallel train under mpirun)";
+#endif
+    return std::string("starbucks ") + STARBUCKS_VERSION_STRING + "\nbackends: " + backends + "\ncomponents: " + components;
 }
 
 /// One stderr line: control characters would break it, so they print as spaces.
@@ -42,6 +46,12 @@ void print_error(std::string line) {
     for (char& c : line)
         if (c == '\n' || c == '\r') c = ' ';
     std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+/// The exit code of an error; under mpirun every other process ends with it too (none waits).
+int failed(int exit_code) {
+    starbucks_cli::end_world_after_error(exit_code);
+    return exit_code;
 }
 
 } // namespace
@@ -90,15 +100,15 @@ int main(int argc, char** argv) {
         throw starbucks::internal_error("command line", "no subcommand ran");
     } catch (const starbucks::train::interrupted& e) {
         print_error(std::string("starbucks::interrupted: ") + e.what() + "; continue with --resume latest");
-        return 128 + e.signal;
+        return 128 + e.signal; // every process stopped at the same step: a clean exit
     } catch (const starbucks::error& e) {
         print_error(e.what());
-        return starbucks::exit_code(e.kind());
+        return failed(starbucks::exit_code(e.kind()));
     } catch (const std::bad_alloc&) {
         print_error("starbucks::resource_error: allocation failed");
-        return starbucks::exit_code(starbucks::error_kind::resource);
+        return failed(starbucks::exit_code(starbucks::error_kind::resource));
     } catch (const std::exception& e) {
         print_error(std::string("starbucks::internal_error: ") + e.what());
-        return starbucks::exit_code(starbucks::error_kind::internal);
+        return failed(starbucks::exit_code(starbucks::error_kind::internal));
     }
 }

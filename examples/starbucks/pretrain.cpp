@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <starbucks/distributed/launcher.hpp>
 #include <starbucks/data/corpus.hpp>
 #include <starbucks/io/save_safetensors.hpp>
 #include <starbucks/train/pretrainer.hpp>
@@ -201,6 +202,9 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
 } // namespace
 
 int run_pretrain(const pretrain_options& o) {
+    if (const auto launch = sb::distributed::launched_world(); launch && launch->size > 1)
+        throw sb::unsupported_error("pretrain", "this process is rank " + std::to_string(launch->rank) + " of " + std::to_string(launch->size) +
+                                                    ": data-parallel pre-training is not implemented yet (train is); run pretrain as one process");
     if (o.dtype != "f32")
         throw sb::unsupported_error("--dtype", o.dtype + " pre-training is not implemented yet; use f32 (bf16 GEMMs exist in cpu_onednn, the bf16 training path does not)");
     const auto method = sb::train::parse_pretrain_method(o.objective);

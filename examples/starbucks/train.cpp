@@ -12,6 +12,8 @@
 // with one line per step; DIR/checkpoints/checkpoint-NNNNNN every --save-steps (atomic, the last two
 // kept); DIR itself ends as a sentence-transformers / Hugging Face model folder with
 // starbucks_config.json. --resume latest continues bit for bit. A NaN stops with the step number.
+// Data parallel: `mpirun -np N starbucks train ... --batch-size B` trains on batches of N·B, each
+// process encoding B and scoring against all N·B (gathered negatives); rank 0 writes everything.
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,12 +31,14 @@
 #include <starbucks/data/retrieval_groups.hpp>
 #include <starbucks/data/trec.hpp>
 #include <starbucks/eval/retrieval.hpp>
+#include <starbucks/distributed/consensus.hpp>
 #include <starbucks/io/st_folder.hpp>
 #include <starbucks/train/trainer.hpp>
 
 #include "common.hpp"
 #include "progress.hpp"
 #include "runtime.hpp"
+#include "world.hpp"
 
 namespace starbucks_cli {
 
@@ -55,7 +60,7 @@ void add_train(CLI::App& app, train_options& o) {
     cmd->add_option("--pairs", o.pairs, "layers:dim list, small to large (default: METHOD.md's list scaled to the model)");
     cmd->add_option("--epochs", o.epochs, "Passes over the data")->capture_default_str();
     cmd->add_option("--max-steps", o.max_steps, "Optimizer steps (overrides --epochs)");
-    cmd->add_option("--batch-size", o.batch_size, "Examples per micro-batch")->capture_default_str();
+    cmd->add_option("--batch-size", o.batch_size, "Examples per micro-batch (per process under mpirun)")->capture_default_str();
     cmd->add_option("--accumulation", o.accumulation, "Micro-batches per optimizer step")->capture_default_str();
     cmd->add_option("--max-length", o.max_length, "Tokens per text, [CLS] and [SEP] included (default: 128, or the model's positions)");
     cmd->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
@@ -89,6 +94,9 @@ void add_train(CLI::App& app, train_options& o) {
     cmd->add_option("--max-memory", o.max_memory,
                     "Refuse to start when the estimated peak memory exceeds this (e.g. 8G, 512MB; default: the memory available now)");
     cmd->add_option("--resume", o.resume, "latest (the newest checkpoint under --out) or a checkpoint folder");
+    cmd->add_option("--collective-timeout", o.collective_timeout,
+                    "Under mpirun: seconds a process waits for the others in a collective before giving up with an error")
+        ->capture_default_str();
     cmd->add_flag("--skip-bad-rows", o.skip_bad_rows, "Skip malformed data rows (counted) instead of stopping at the first");
     cmd->add_flag("--skip-non-finite", o.skip_non_finite, "Skip a step whose loss or gradient is NaN/inf (counted) instead of stopping");
     cmd->set_config("--config", "", "TOML or INI file of option values (keys as the flags without --); flags on the command line win");
@@ -233,10 +241,12 @@ void move_entries(const fs::path& from, const fs::path& to) {
 /// @brief Trains one model (all pairs, or one pair for `separate`) into `out` on backend B.
 template <class B>
 void train_one(const train_options& o, const sb::train::trainer_options& to, const std::vector<sb::train::example>& data,
-               const fs::path& out, std::size_t export_layers, const std::string& label, const json& starbucks_config) {
+               const fs::path& out, std::size_t export_layers, const std::string& label, const json& starbucks_config,
+               sb::distributed::communicator& comm) {
     model_folder_t<B> m = open_model_on<B>(o.model);
     const auto tokenizer = sb::text::wordpiece::load(m.tokenizer_dir);
-    sb::train::trainer<float, B> trainer(m.encoder, tokenizer, data, to);
+    sb::train::trainer<float, B> trainer(m.encoder, tokenizer, data, to, comm);
+    const bool root = comm.rank() == 0; // the only rank that writes
     const fs::path checkpoints = out / "checkpoints";
     std::uint64_t resumed = 0;
     if (!o.resume.empty()) {
@@ -248,19 +258,22 @@ void train_one(const train_options& o, const sb::train::trainer_options& to, con
         }
         trainer.resume(from);
         resumed = trainer.state().step;
-        std::fprintf(stderr, "%s resumed from %s at step %llu\n", label.c_str(), from.string().c_str(), static_cast<unsigned long long>(resumed));
+        if (root) std::fprintf(stderr, "%s resumed from %s at step %llu\n", label.c_str(), from.string().c_str(), static_cast<unsigned long long>(resumed));
     }
-    metrics_log metrics(out / "metrics.jsonl", resumed);
-    progress bar(label);
+    std::optional<metrics_log> metrics;
+    std::optional<progress> bar;
+    if (root) metrics.emplace(out / "metrics.jsonl", resumed), bar.emplace(label);
     const auto t0 = std::chrono::steady_clock::now();
     const auto source = m.transformer_dir;
     trainer.run(
         [&](const sb::train::step_report& r) {
+            if (!root) return;
             const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            metrics.write(r, s);
-            bar.update(r, s, resumed);
+            metrics->write(r, s);
+            bar->update(r, s, resumed);
         },
-        checkpoints, [&](const fs::path& dir) { write_model_side_files(source, dir, starbucks_config); });
+        root ? checkpoints : fs::path(), [&](const fs::path& dir) { write_model_side_files(source, dir, starbucks_config); });
+    if (!root) return;
     // The last checkpoint is a complete model folder: export its first N layers into `out`.
     export_model(sb::train::list_checkpoints(checkpoints).back(), out / ".model.partial", export_layers);
     move_entries(out / ".model.partial", out);
@@ -270,6 +283,8 @@ void train_one(const train_options& o, const sb::train::trainer_options& to, con
 
 int run_train(const train_options& in) {
     const train_options& o = in;
+    sb::distributed::communicator& comm = open_world(o.collective_timeout);
+    const bool root = comm.rank() == 0;
     if (o.dtype != "f32")
         throw sb::unsupported_error("--dtype", o.dtype + " training is not implemented yet; use f32 (bf16 GEMMs exist in cpu_onednn, the bf16 training path does not)");
     const auto method = sb::train::parse_strategy(o.strategy);
@@ -362,7 +377,7 @@ int run_train(const train_options& in) {
     for (const auto& p : pairs) trained.push_back(json::array({p.layers, p.dim}));
     recorded["pairs"] = trained;
 
-    const std::string backend = choose_backend(o.backend, o.threads);
+    const std::string backend = choose_backend(o.backend, threads_per_process(o.threads));
     if (retrieval && data.empty())
         with_backend(backend, [&]<class B>(std::type_identity<B>) { data = mine_groups<B>(o); });
     if (data.empty()) throw sb::format_error(o.train.empty() ? o.qrels : o.train, "data", "has no usable examples");
@@ -376,30 +391,45 @@ int run_train(const train_options& in) {
     for (const auto& p : pairs) deepest = std::max(deepest, p.layers);
     const std::uint64_t parameters =
         sb::train::encoder_parameters(config, method == sb::train::strategy::separate ? deepest : config.num_hidden_layers);
-    check_memory(o.max_memory, to.batch_size, [&](std::size_t batch) {
-        sb::train::batch_geometry g;
-        std::size_t texts = 0; // per example: the largest in the data (pairs 2, triplets 3), or the retrieval group
-        for (const auto& e : data) texts = std::max(texts, e.texts.size());
-        g.texts = batch * (retrieval ? 1 + to.objective.group_size : texts);
-        g.max_length = retrieval ? std::max(to.query_max_length, to.passage_max_length) : to.max_length;
-        if (retrieval && to.grad_cache_chunk > 0) g.texts = std::min(g.texts, to.grad_cache_chunk); // one chunk's graph at a time
-        g.layers = deepest;
-        return sb::train::estimate_training_memory(config, parameters, g);
+    // Every process must train the same way on the same data: compare what each one read.
+    sb::distributed::fingerprint same;
+    same.add(sb::train::to_json(to).dump()).add(backend);
+    for (const auto& e : data) {
+        for (const auto& t : e.texts) same.add(t);
+        same.add(e.score);
+    }
+    sb::distributed::check_same_everywhere(comm, same.value(), "options or training data");
+    // The last checks before anything is written; no process starts unless all pass them.
+    sb::distributed::agree_to_start(comm, [&] {
+        check_memory(o.max_memory, to.batch_size, [&](std::size_t batch) {
+            sb::train::batch_geometry g;
+            std::size_t texts = 0; // per example: the largest in the data (pairs 2, triplets 3), or the retrieval group
+            for (const auto& e : data) texts = std::max(texts, e.texts.size());
+            g.texts = batch * (retrieval ? 1 + to.objective.group_size : texts);
+            g.max_length = retrieval ? std::max(to.query_max_length, to.passage_max_length) : to.max_length;
+            if (retrieval && to.grad_cache_chunk > 0) g.texts = std::min(g.texts, to.grad_cache_chunk); // one chunk's graph at a time
+            g.layers = deepest;
+            return sb::train::estimate_training_memory(config, parameters, g);
+        });
+        if (root) check_free_space(out, parameters);
     });
-    check_free_space(out, parameters);
     stop_training_on_signals();
-    fs::create_directories(out, ec);
-    if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());
-    std::fprintf(stderr, "train: %zu examples, task %s, strategy %s, loss %s, pairs %s, backend %s\n", data.size(), o.task.c_str(), o.strategy.c_str(),
-                 retrieval ? "retrieval cross-entropy" : o.loss.c_str(),
-                 pairs.to_string().c_str(), backend.c_str());
+    if (root) {
+        fs::create_directories(out, ec);
+        if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());
+        std::fprintf(stderr, "train: %zu examples, task %s, strategy %s, loss %s, pairs %s, backend %s\n", data.size(), o.task.c_str(), o.strategy.c_str(),
+                     retrieval ? "retrieval cross-entropy" : o.loss.c_str(), pairs.to_string().c_str(), backend.c_str());
+        if (!comm.is_single())
+            std::fprintf(stderr, "train: %d processes over %s, batches of %zu x %d = %zu examples with gathered negatives; rank 0 writes\n", comm.size(),
+                         comm.name().c_str(), to.batch_size, comm.size(), to.batch_size * static_cast<std::size_t>(comm.size()));
+    }
     const auto run_one = [&](const sb::train::trainer_options& opts, const fs::path& dir, std::size_t layers, const std::string& label,
                              const json& rec) {
-        with_backend(backend, [&]<class B>(std::type_identity<B>) { train_one<B>(o, opts, data, dir, layers, label, rec); });
+        with_backend(backend, [&]<class B>(std::type_identity<B>) { train_one<B>(o, opts, data, dir, layers, label, rec, comm); });
     };
     if (method != sb::train::strategy::separate) {
         run_one(to, out, config.num_hidden_layers, "train", recorded);
-        std::fprintf(stderr, "train: model written to %s\n", out.string().c_str());
+        if (root) std::fprintf(stderr, "train: model written to %s\n", out.string().c_str());
         return 0;
     }
     // separate: one model per pair, each its own folder (first n layers, full width), listed in
@@ -416,9 +446,10 @@ int run_train(const train_options& in) {
         rec["pairs"] = json::array({json::array({p.layers, p.dim})});
         train_options sub = o;
         if (!o.resume.empty() && sb::train::list_checkpoints(dir / "checkpoints").empty()) sub.resume.clear();
-        fs::create_directories(dir, ec);
-        with_backend(backend, [&]<class B>(std::type_identity<B>) { train_one<B>(sub, one, data, dir, p.layers, "train " + name, rec); });
+        if (root) fs::create_directories(dir, ec);
+        with_backend(backend, [&]<class B>(std::type_identity<B>) { train_one<B>(sub, one, data, dir, p.layers, "train " + name, rec, comm); });
     }
+    if (!root) return 0;
     recorded["separate_models"] = models;
     const std::string text = recorded.dump(2) + "\n";
     sb::io::write_file_atomically(out / "starbucks_config.json", std::as_bytes(std::span(text.data(), text.size())));

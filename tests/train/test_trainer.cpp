@@ -17,24 +17,9 @@ namespace { namespace test_trainer {
 using namespace starbucks;
 namespace fs = std::filesystem;
 namespace mt = starbucks::matryoshka;
-using train_testing::weights_of, train_testing::bert_tokenizer, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
+using train_testing::weights_of, train_testing::bert_tokenizer, train_testing::stsb_test_rows, train_testing::fresh_dir, train_testing::small_config, train_testing::tests_dir;
 
 namespace {
-
-/// The first `count` scored pairs of the bundled STS-B test file (score, sentence1, sentence2).
-std::vector<train::example> stsb_rows(std::size_t count) {
-    std::ifstream in(tests_dir().parent_path() / "examples" / "data" / "stsb-test.tsv");
-    REQUIRE(in);
-    std::string line;
-    std::getline(in, line); // header
-    std::vector<train::example> out;
-    while (out.size() < count && std::getline(in, line)) {
-        const auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
-        out.push_back({{line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1, t3 - t2 - 1)}, std::stod(line.substr(0, t1))});
-    }
-    REQUIRE(out.size() == count);
-    return out;
-}
 
 train::trainer_options small_options() {
     train::trainer_options o;
@@ -74,7 +59,7 @@ double mean_loss(nn::bert_encoder<float>& m, const text::wordpiece& tok, const s
 
 TEST_CASE("trainer: SRL fine-tuning on real STS-B pairs lowers the loss of a small BERT") {
     const auto tok = bert_tokenizer();
-    const auto data = stsb_rows(64);
+    const auto data = stsb_test_rows(64);
     nn::bert_encoder<float> model(small_config(), 3);
     auto o = small_options();
     o.epochs = 6;
@@ -98,7 +83,7 @@ TEST_CASE("trainer: SRL fine-tuning on real STS-B pairs lowers the loss of a sma
 
 TEST_CASE("trainer: a run killed after a checkpoint resumes to bitwise the weights of an uninterrupted run") {
     const auto tok = bert_tokenizer();
-    const auto data = stsb_rows(40);
+    const auto data = stsb_test_rows(40);
     auto o = small_options();
     o.max_steps = 7;
     o.save_steps = 3;
@@ -140,7 +125,7 @@ TEST_CASE("trainer: a run killed after a checkpoint resumes to bitwise the weigh
 
 TEST_CASE("trainer: a NaN loss stops with the step number, or is skipped and counted, never saved") {
     const auto tok = bert_tokenizer();
-    const auto data = stsb_rows(16);
+    const auto data = stsb_test_rows(16);
     auto o = small_options();
     o.max_steps = 2;
     nn::bert_encoder<float> model(small_config(), 6);
@@ -164,7 +149,7 @@ TEST_CASE("trainer: a NaN loss stops with the step number, or is skipped and cou
 
 TEST_CASE("trainer: a checkpoint that fails half-way leaves no folder and keeps the previous one") {
     const auto tok = bert_tokenizer();
-    const auto data = stsb_rows(16);
+    const auto data = stsb_test_rows(16);
     auto o = small_options();
     o.max_steps = 2;
     o.save_steps = 1;

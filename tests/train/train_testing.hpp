@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the train/ tests share: the uncased BERT tokenizer of the fixtures, a 3-layer 16-wide BERT
-// config over its vocabulary, and a temporary folder removed at scope exit.
+// What the train/ tests share: the uncased BERT tokenizer of the fixtures, STS-B test rows, a
+// 3-layer 16-wide BERT config over its vocabulary, and a temporary folder removed at scope exit.
 #pragma once
 
 #include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -12,6 +14,7 @@
 
 #include <starbucks/nn/bert_config.hpp>
 #include <starbucks/text/wordpiece.hpp>
+#include <starbucks/train/trainer.hpp>
 
 namespace train_testing {
 
@@ -19,6 +22,23 @@ inline std::filesystem::path tests_dir() { return std::filesystem::path(__FILE__
 
 /// The uncased BERT WordPiece vocabulary of the tokenizer fixtures (30522 tokens).
 inline starbucks::text::wordpiece bert_tokenizer() { return starbucks::text::wordpiece::load(tests_dir() / "fixtures" / "tokenizer"); }
+
+/// @brief The first `count` scored pairs of the bundled STS-B test file (score, sentence1,
+/// sentence2). @throws std::runtime_error when the file is missing or shorter.
+inline std::vector<starbucks::train::example> stsb_test_rows(std::size_t count) {
+    // tests_dir() may be reached through "..": resolve it before going up.
+    const auto path = std::filesystem::weakly_canonical(tests_dir()).parent_path() / "examples" / "data" / "stsb-test.tsv";
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line); // header
+    std::vector<starbucks::train::example> out;
+    while (out.size() < count && std::getline(in, line)) {
+        const auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
+        out.push_back({{line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1, t3 - t2 - 1)}, std::stod(line.substr(0, t1))});
+    }
+    if (out.size() != count) throw std::runtime_error(path.string() + ": fewer than " + std::to_string(count) + " rows");
+    return out;
+}
 
 /// A 3-layer, 16-wide BERT over that vocabulary.
 inline starbucks::nn::bert_config small_config() {

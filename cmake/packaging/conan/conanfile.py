@@ -32,9 +32,10 @@ class StarbucksConan(ConanFile):
         "with_eigen": [True, False],   # starbucks::cpu_eigen
         "with_onednn": [True, False],  # starbucks::cpu_onednn
         "with_cuda": [True, False],    # starbucks::cuda (a CUDA toolkit on the machine)
+        "with_mpi": [True, False],     # starbucks::mpi (the machine's MPI, e.g. Debian's libopenmpi-dev)
         "tools": [True, False],        # bin/starbucks
     }
-    default_options = {"with_text": True, "with_eigen": False, "with_onednn": False, "with_cuda": False, "tools": False}
+    default_options = {"with_text": True, "with_eigen": False, "with_onednn": False, "with_cuda": False, "with_mpi": False, "tools": False}
     no_copy_source = True
 
     # Everything CMake reads to configure and install; examples/ only for the executable.
@@ -76,6 +77,7 @@ class StarbucksConan(ConanFile):
         del self.info.options.with_eigen
         del self.info.options.with_onednn
         del self.info.options.with_cuda
+        del self.info.options.with_mpi
 
     def _cuda_toolkit(self):
         """nvcc of the CUDA toolkit CMake would find: under CUDA_PATH when it is set (and only
@@ -106,6 +108,7 @@ class StarbucksConan(ConanFile):
         tc.cache_variables["STARBUCKS_WITH_EIGEN"] = bool(self.options.with_eigen)
         tc.cache_variables["STARBUCKS_WITH_ONEDNN"] = bool(self.options.with_onednn)
         tc.cache_variables["STARBUCKS_WITH_CUDA"] = bool(self.options.with_cuda)
+        tc.cache_variables["STARBUCKS_WITH_MPI"] = bool(self.options.with_mpi)
         tc.cache_variables["STARBUCKS_BUILD_EXAMPLES"] = bool(self.options.tools)
         tc.cache_variables["STARBUCKS_BUILD_TESTS"] = False
         tc.cache_variables["STARBUCKS_BUILD_BENCHMARKS"] = False
@@ -160,6 +163,9 @@ class StarbucksConan(ConanFile):
             component("cpu_onednn", "ONEDNN", "onednn", "dnnl", openmp)
         if self.options.with_cuda:
             component("cuda", "CUDA").system_libs = ["cudart", "cublas", "cublasLt"]
+        if self.options.with_mpi:
+            # The system MPI, as the CUDA toolkit: consumers also find_package(MPI) or build with mpicxx.
+            component("mpi", "MPI").system_libs = ["mpi"]
 
     def _uses(self, component, dependency, system_lib=None):
         """Links `dependency` into `component`: its Conan package when Conan provides one; when a

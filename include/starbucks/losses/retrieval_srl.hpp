@@ -70,21 +70,26 @@ std::vector<autograd::var<T, dextents<2>, B>> prefix_scores(const std::vector<au
 /// passages in groups of G, group i = (positive of query i, its G−1 hard negatives). Every query is
 /// scored against all B·G passages by raw dot product (τ = 1); its target is passage i·G.
 /// KL(softmax(s_largest.detach()) ‖ softmax(s_{n,d})) is averaged over the query rows.
-/// @throws shape_error when the passages are not B·G rows or as prefix_scores.
+/// Gathered negatives (data parallelism): the passages of every rank's queries, and
+/// `first_query` the index of this rank's first query among them — query i's target is then
+/// passage (first_query + i)·G, and the passages may be more than B·G.
+/// @throws shape_error when the passages are not G per query or as prefix_scores.
 template <class T, class B>
 matryoshka::multi_target<T, B> retrieval_srl(const std::vector<autograd::var<T, dextents<2>, B>>& queries,
                                              const std::vector<autograd::var<T, dextents<2>, B>>& passages, const matryoshka::pair_list& pairs,
-                                             std::size_t group_size, double kl_weight = 1.0) {
+                                             std::size_t group_size, double kl_weight = 1.0, std::size_t first_query = 0) {
     constexpr const char* where = "starbucks::losses::retrieval_srl";
     if (pairs.size() == 0) throw shape_error(where, "no pairs");
     const auto top = pairs.largest();
     if (top.layers >= queries.size() || top.layers >= passages.size()) throw shape_error(where, "fewer layers of vectors than the pairs need");
     const std::size_t b = queries[top.layers].extent(0);
-    if (group_size == 0 || b == 0 || passages[top.layers].extent(0) != b * group_size)
-        throw shape_error(where, std::to_string(passages[top.layers].extent(0)) + " passages for " + std::to_string(b) + " queries in groups of " +
-                                     std::to_string(group_size));
+    const std::size_t rows = passages[top.layers].extent(0);
+    const bool gathered = first_query > 0 || rows != b * group_size;
+    if (group_size == 0 || b == 0 || rows % group_size != 0 || rows < (first_query + b) * group_size)
+        throw shape_error(where, std::to_string(rows) + " passages for " + std::to_string(b) + " queries in groups of " + std::to_string(group_size) +
+                                     (gathered ? " (this rank's queries from " + std::to_string(first_query) + ")" : std::string()));
     tensor<std::int64_t, dextents<1>, B> targets(b);
-    for (std::size_t i = 0; i < b; ++i) targets.data()[i] = static_cast<std::int64_t>(i * group_size);
+    for (std::size_t i = 0; i < b; ++i) targets.data()[i] = static_cast<std::int64_t>((first_query + i) * group_size);
     const auto scores = prefix_scores(queries, passages, pairs.values());
     std::size_t teacher = 0;
     for (std::size_t k = 0; k < pairs.size(); ++k)

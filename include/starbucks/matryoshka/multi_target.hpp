@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -74,6 +75,13 @@ public:
         return nullptr;
     }
     const std::vector<term_report>& terms() const noexcept { return reports_; }
+    /// @brief Replaces the reported values, in term order (data parallelism reports the mean
+    /// over ranks); the tape seeds are not touched. @throws shape_error when the count differs.
+    void set_values(std::span<const double> values) {
+        if (values.size() != reports_.size())
+            throw shape_error("starbucks::matryoshka::multi_target", std::to_string(values.size()) + " values for " + std::to_string(reports_.size()) + " terms");
+        for (std::size_t i = 0; i < values.size(); ++i) reports_[i].value = values[i];
+    }
     /// The tape seeds: one per term, with its weight.
     const std::vector<autograd::loss_term>& loss_terms() const noexcept { return terms_; }
     std::size_t size() const noexcept { return reports_.size(); }

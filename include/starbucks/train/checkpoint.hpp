@@ -71,11 +71,21 @@ inline train_state read_train_state(const std::filesystem::path& path) {
 /// @brief Checks that a checkpoint's run used `options` (what trainer_state.json records).
 /// @throws usage_error naming the first option that differs and the file.
 inline void check_same_options(const train_state& saved, const nlohmann::json& options, const std::filesystem::path& checkpoint) {
-    for (const auto& [key, value] : options.items())
+    // Runs before data parallelism wrote no world size: they had one process.
+    const auto saved_world = saved.options.contains("world_size") ? saved.options["world_size"] : nlohmann::json(1);
+    const auto world = options.contains("world_size") ? options["world_size"] : nlohmann::json(1);
+    if (saved_world != world)
+        throw usage_error((checkpoint / "trainer_state.json").string(),
+                          "the checkpoint was written by a run of " + saved_world.dump() + " process(es) and this run has " + world.dump() +
+                              "; resume with the same number (the data order depends on it), or start a new run from its weights with --model " +
+                              checkpoint.string());
+    for (const auto& [key, value] : options.items()) {
+        if (key == "world_size") continue;
         if (!saved.options.contains(key) || saved.options[key] != value)
             throw usage_error((checkpoint / "trainer_state.json").string(),
                               "option \"" + key + "\" was " + (saved.options.contains(key) ? saved.options[key].dump() : "absent") +
                                   " in the checkpoint's run and is " + value.dump() + " now; resume with the same options");
+    }
 }
 
 /// The folder name of the checkpoint after `step` optimizer steps: `checkpoint-000120`.

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +125,14 @@ autograd::var<T, extents<>, B> task(const objective_options& o, const autograd::
 
 } // namespace detail
 
+/// Layer n's pooled vectors of a batch, (texts, width), computed on first use.
+template <class T, class B>
+using pooled_layer = std::function<const autograd::var<T, dextents<2>, B>&(std::size_t)>;
+
+template <class T, class B>
+matryoshka::multi_target<T, B> objective_pooled(const objective_options& o, const pooled_layer<T, B>& f, std::size_t ran, std::size_t width,
+                                                const batch_layout<T>& layout, std::uint64_t step);
+
 /// @brief The loss terms of one batch, from the hidden states of one encoder forward.
 ///
 /// hidden: `hidden_states` as nn::bert_encoder returns them ([0] = embeddings), at least
@@ -133,23 +143,31 @@ autograd::var<T, extents<>, B> task(const objective_options& o, const autograd::
 template <class T, class B>
 matryoshka::multi_target<T, B> objective(const objective_options& o, const std::vector<autograd::var<T, dextents<3>, B>>& hidden,
                                          const tensor<T, dextents<2>, B>& mask, const batch_layout<T>& layout, std::uint64_t step) {
+    if (hidden.empty()) throw usage_error("starbucks::train::objective", "no hidden states");
+    if (mask.extent(0) != layout.rows * layout.columns)
+        throw shape_error("starbucks::train::objective", "the batch holds " + std::to_string(mask.extent(0)) + " texts, the layout " +
+                                                             std::to_string(layout.rows) + " x " + std::to_string(layout.columns));
+    std::vector<std::optional<autograd::var<T, dextents<2>, B>>> pooled(hidden.size());
+    const pooled_layer<T, B> f = [&](std::size_t n) -> const autograd::var<T, dextents<2>, B>& { // pooled once per layer
+        if (!pooled[n]) pooled[n] = nn::mean_pooling(hidden[n], mask);
+        return *pooled[n];
+    };
+    return objective_pooled(o, f, hidden.size() - 1, hidden.back().extent(2), layout, step);
+}
+
+/// @brief The loss terms of one batch from its pooled vectors: f(n) is layer n's (N, C) matrix
+/// of the N = rows · columns texts (the form data-parallel training calls with vectors gathered
+/// from every rank); `ran` layers exist, `width` = C. See objective() for strategies and names.
+/// @throws usage_error when fewer layers ran than needed; shape_error from the losses.
+template <class T, class B>
+matryoshka::multi_target<T, B> objective_pooled(const objective_options& o, const pooled_layer<T, B>& f, std::size_t ran, std::size_t width,
+                                                const batch_layout<T>& layout, std::uint64_t step) {
     namespace ag = autograd;
     namespace mt = matryoshka;
-    if (hidden.empty()) throw usage_error("starbucks::train::objective", "no hidden states");
-    const std::size_t ran = hidden.size() - 1;
     const std::size_t model_layers = o.model_layers ? o.model_layers : ran;
     if (ran < layers_needed(o, model_layers))
         throw usage_error("starbucks::train::objective", "needs " + std::to_string(layers_needed(o, model_layers)) +
                                                              " layers of hidden states, got " + std::to_string(ran));
-    if (mask.extent(0) != layout.rows * layout.columns)
-        throw shape_error("starbucks::train::objective", "the batch holds " + std::to_string(mask.extent(0)) + " texts, the layout " +
-                                                             std::to_string(layout.rows) + " x " + std::to_string(layout.columns));
-    const std::size_t width = hidden.back().extent(2);
-    std::vector<std::optional<ag::var<T, dextents<2>, B>>> pooled(hidden.size());
-    const auto f = [&](std::size_t n) -> const ag::var<T, dextents<2>, B>& { // f_n: (N, C), pooled once per layer
-        if (!pooled[n]) pooled[n] = nn::mean_pooling(hidden[n], mask);
-        return *pooled[n];
-    };
     mt::multi_target<T, B> out;
     switch (o.method) {
     case strategy::starbucks: {
@@ -197,9 +215,13 @@ matryoshka::multi_target<T, B> objective(const objective_options& o, const std::
 /// (B·G, C) are the CLS vectors of layer n, n = 0..layers run (the form GradCache calls with
 /// cached vectors). See retrieval_objective for the strategies and term names.
 /// @throws usage_error when fewer layers than needed are passed; shape_error from the loss.
+///
+/// Gathered negatives: `p` holds the passages of every rank's queries and `first_query` is the
+/// index of this rank's first query among all `total_queries` (0: q's rows); see losses::retrieval_srl.
 template <class T, class B>
 matryoshka::multi_target<T, B> retrieval_objective_pooled(const objective_options& o, const std::vector<autograd::var<T, dextents<2>, B>>& q,
-                                                          const std::vector<autograd::var<T, dextents<2>, B>>& p, std::uint64_t step) {
+                                                          const std::vector<autograd::var<T, dextents<2>, B>>& p, std::uint64_t step,
+                                                          std::size_t first_query = 0, std::size_t total_queries = 0) {
     namespace ag = autograd;
     namespace mt = matryoshka;
     if (q.empty() || q.size() != p.size()) throw usage_error("starbucks::train::retrieval_objective", "vectors of queries and passages differ in depth");
@@ -211,15 +233,15 @@ matryoshka::multi_target<T, B> retrieval_objective_pooled(const objective_option
     const std::size_t width = q.back().extent(1);
     const std::size_t g = o.group_size;
     switch (o.method) {
-    case strategy::starbucks: return losses::retrieval_srl(q, p, o.pairs, g, o.kl_weight);
-    case strategy::full: return losses::retrieval_srl(q, p, mt::pair_list({{model_layers, width}}), g);
-    case strategy::separate: return losses::retrieval_srl(q, p, mt::pair_list({{o.pairs.largest().layers, width}}), g);
+    case strategy::starbucks: return losses::retrieval_srl(q, p, o.pairs, g, o.kl_weight, first_query);
+    case strategy::full: return losses::retrieval_srl(q, p, mt::pair_list({{model_layers, width}}), g, 1.0, first_query);
+    case strategy::separate: return losses::retrieval_srl(q, p, mt::pair_list({{o.pairs.largest().layers, width}}), g, 1.0, first_query);
     case strategy::twodmse: {
         const rng_stream draws{o.seed, 0x2d35e000ull + step};
         const std::size_t d1 = o.pairs[draws.bits(0) % o.pairs.size()].dim;
         mt::multi_target<T, B> out;
         const auto ce = [&](std::size_t n, std::size_t d) {
-            return losses::retrieval_srl(q, p, mt::pair_list({{n, d}}), g).sum();
+            return losses::retrieval_srl(q, p, mt::pair_list({{n, d}}), g, 1.0, first_query).sum();
         };
         out.add("ce_last_d" + std::to_string(d1), ce(model_layers, d1));
         if (model_layers < 2) return out;
@@ -228,7 +250,7 @@ matryoshka::multi_target<T, B> retrieval_objective_pooled(const objective_option
         out.add("ce_layer" + std::to_string(l) + "_d" + std::to_string(d2), ce(l, d2), o.twodmse_corrected ? 1.0 : 1.0 / double(l));
         // KL(batchmean) over all B + B·G texts = the row-weighted mean of the two groups' KLs.
         const T t = static_cast<T>(o.twodmse_temperature);
-        const double nq = double(q[l].extent(0)), np = double(p[l].extent(0));
+        const double nq = double(total_queries ? total_queries : q[l].extent(0)), np = double(p[l].extent(0));
         out.add("kl_layer" + std::to_string(l) + "_queries", losses::kl_coordinates(q[model_layers], q[l], o.twodmse_corrected, t),
                 o.twodmse_temperature * nq / (nq + np));
         out.add("kl_layer" + std::to_string(l) + "_passages", losses::kl_coordinates(p[model_layers], p[l], o.twodmse_corrected, t),

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -19,6 +20,8 @@
 #include "../config.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
+#include "../distributed/communicator.hpp"
+#include "../distributed/data_parallel.hpp"
 #include "../matryoshka/multi_target.hpp"
 #include "../nn/module.hpp"
 #include "../optim/adamw.hpp"
@@ -67,6 +70,9 @@ struct step_settings {
     bool skip_non_finite = false;
     std::size_t save_steps = 0;
     std::size_t keep_checkpoints = 2;
+    /// Data parallelism: the ranks whose gradients are summed every step (null: this process
+    /// alone). Only rank 0 passes a checkpoint folder; every rank stops at the same step.
+    distributed::communicator* comm = nullptr;
 };
 
 /// Registers every parameter with `optimizer` (biases and LayerNorm without decay) and returns their states.
@@ -116,6 +122,10 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
             if (!bad)
                 if (const auto* t = total.first_non_finite()) bad = "loss term " + t->name + " is " + std::to_string(t->value);
         }
+        if (s.comm && !s.comm->is_single()) {
+            autograd::profiler::section timed("all_reduce_gradients");
+            distributed::all_reduce_gradients(*s.comm, states);
+        }
         {
             autograd::profiler::section timed("clip_grad_norm");
             report.grad_norm = s.max_grad_norm > 0 ? optim::clip_grad_norm(states, s.max_grad_norm) : optim::grad_norm(states);
@@ -138,10 +148,27 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
         state.encoder_forwards = forwards();
         if (on_step) on_step(report);
         const bool last = state.step == s.total_steps;
-        const int stop = stop_requested();
+        int stop = stop_requested();
+        if (s.comm && !s.comm->is_single()) // a signal may reach the ranks at different steps: all stop at the first
+            for (const int r : distributed::all_gather_one(*s.comm, stop)) stop = stop ? stop : r;
         std::filesystem::path saved;
-        if (!checkpoints.empty() && ((s.save_steps && state.step % s.save_steps == 0) || last || stop))
+        const bool save = (s.save_steps && state.step % s.save_steps == 0) || last || stop;
+        if (save && s.comm && !s.comm->is_single()) {
+            // Rank 0 writes; the others learn whether it could, so no rank trains on past a lost checkpoint.
+            std::exception_ptr failed;
+            if (!checkpoints.empty()) try {
+                    saved = save_checkpoint(checkpoints, state, params, optimizer, write_extra, s.keep_checkpoints);
+                } catch (...) {
+                    failed = std::current_exception();
+                }
+            const auto ok = distributed::all_gather_one(*s.comm, static_cast<int>(!failed));
+            if (failed) std::rethrow_exception(failed);
+            for (std::size_t r = 0; r < ok.size(); ++r)
+                if (!ok[r]) throw io_error("starbucks::train::run_steps", "rank " + std::to_string(r) + " could not write the checkpoint of step " +
+                                                                            std::to_string(state.step) + " (see its error); stopping every rank");
+        } else if (save && !checkpoints.empty()) {
             saved = save_checkpoint(checkpoints, state, params, optimizer, write_extra, s.keep_checkpoints);
+        }
         if (stop && !last) throw interrupted(state.step, stop, saved);
     }
 }

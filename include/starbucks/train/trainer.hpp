@@ -24,6 +24,9 @@
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../data/token_batch.hpp"
+#include "../distributed/all_gather.hpp"
+#include "../distributed/communicator.hpp"
+#include "../distributed/data_parallel.hpp"
 #include "../nn/bert_encoder.hpp"
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
@@ -104,13 +107,22 @@ inline nlohmann::json to_json(const trainer_options& o) {
 /// forward counter; 2dmse draws only on the step. A checkpoint stores weights, moments and those
 /// counters, so `resume` followed by `run` gives bitwise the weights of an uninterrupted run (same
 /// backend and thread count). Checkpoints are written only after finite steps.
+///
+/// Data parallelism (`comm` of W ranks, every rank holding the same data): a batch is
+/// batch_size × W examples of the epoch's order, each rank encoding its contiguous share. The
+/// pooled vectors are gathered from every rank, so in-batch negatives span the whole batch:
+/// CoSENT, MNRL and KL see all W shares; retrieval scores this rank's queries against every
+/// rank's passages. Gradients are summed over ranks, so with dropout off W ranks take the step
+/// one process takes on the same batch (up to float reassociation). Each rank draws its own
+/// dropout masks; a last batch with fewer examples than ranks is left out of the epoch.
 template <class T, class B>
 class trainer {
 public:
     /// @throws usage_error for an empty data set, mismatched columns, or pairs beyond the model.
-    trainer(nn::bert_encoder<T, B>& model, const text::wordpiece& tokenizer, std::vector<example> data, trainer_options options)
+    trainer(nn::bert_encoder<T, B>& model, const text::wordpiece& tokenizer, std::vector<example> data, trainer_options options,
+            distributed::communicator& comm = distributed::self())
         : model_(model), tokenizer_(tokenizer), data_(std::move(data)), o_(std::move(options)),
-          optimizer_(optim::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay}) {
+          optimizer_(optim::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay}), comm_(&comm) {
         if (data_.empty()) throw usage_error("starbucks::train::trainer", "no training examples");
         columns_ = data_.front().texts.size();
         const bool retrieval = o_.objective.task == task_kind::retrieval;
@@ -129,13 +141,20 @@ public:
         o_.objective.model_layers = model_.n_layers();
         // Dropout masks follow the training seed, not the initialisation seed, so a resumed
         // run (whose weights come from a checkpoint) draws the same masks.
-        model_.dropout_seed = o_.seed ^ 0xd409u;
+        // Rank 0 draws the masks of a single process; the others their own.
+        model_.dropout_seed = o_.seed ^ 0xd409u ^ (0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(comm_->rank()));
         params_ = model_.parameters();
         states_ = register_parameters(params_, optimizer_);
-        batches_per_epoch_ = (data_.size() + o_.batch_size - 1) / o_.batch_size;
+        const std::size_t world = static_cast<std::size_t>(comm_->size());
+        const std::size_t global_batch = o_.batch_size * world;
+        batches_per_epoch_ = (data_.size() + global_batch - 1) / global_batch;
+        if (world > 1 && data_.size() % global_batch != 0 && data_.size() % global_batch < world) --batches_per_epoch_; // a rank would get nothing
+        if (batches_per_epoch_ == 0)
+            throw usage_error("starbucks::train::trainer", std::to_string(data_.size()) + " examples cannot be shared by " + std::to_string(world) + " processes");
         const std::size_t per_epoch = (batches_per_epoch_ + o_.accumulation - 1) / o_.accumulation;
         total_steps_ = o_.max_steps ? o_.max_steps : per_epoch * o_.epochs;
         state_.options = to_json(o_);
+        if (world > 1) state_.options["world_size"] = world; // absent means one process (older checkpoints)
     }
 
     std::uint64_t total_steps() const noexcept { return total_steps_; }
@@ -161,7 +180,8 @@ public:
              const std::function<void(const std::filesystem::path&)>& write_extra = {}) {
         model_.training = o_.dropout;
         const step_settings settings{total_steps_, o_.accumulation, o_.lr, o_.warmup_ratio, o_.schedule, o_.max_grad_norm,
-                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints};
+                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints, comm_};
+        distributed::broadcast_parameters(*comm_, states_); // one start, whatever each rank loaded
         const auto next = [&](autograd::tape& tape, double weight) {
             if (state_.batch_in_epoch >= batches_per_epoch_) {
                 ++state_.epoch;
@@ -186,6 +206,47 @@ public:
     }
 
 private:
+    /// This rank's part of a batch: examples [begin, begin + rows) of the epoch's order, the
+    /// `first`-th of the batch's `global_rows`; rows_per_rank[r] is rank r's part.
+    struct share {
+        std::size_t begin = 0, rows = 0, first = 0, global_rows = 0;
+        std::vector<std::size_t> rows_per_rank;
+    };
+    share share_of(std::uint64_t index) const {
+        const std::size_t world = static_cast<std::size_t>(comm_->size());
+        const std::size_t start = static_cast<std::size_t>(index) * o_.batch_size * world;
+        share sh;
+        sh.global_rows = std::min(o_.batch_size * world, data_.size() - start);
+        for (std::size_t r = 0; r < world; ++r) sh.rows_per_rank.push_back(sh.global_rows * (r + 1) / world - sh.global_rows * r / world);
+        const std::size_t rank = static_cast<std::size_t>(comm_->rank());
+        sh.first = sh.global_rows * rank / world;
+        sh.rows = sh.rows_per_rank[rank];
+        sh.begin = start + sh.first;
+        return sh;
+    }
+
+    /// @brief The retrieval loss of this rank's queries `q` against the passages `p` of every
+    /// rank (gathered when there are several), its seed `weight` scaled to this rank's share of
+    /// the batch and its reported values the batch's (the mean over ranks).
+    matryoshka::multi_target<T, B> retrieval_loss(const std::vector<autograd::var<T, dextents<2>, B>>& q,
+                                                  const std::vector<autograd::var<T, dextents<2>, B>>& p, const share& sh, double& weight) {
+        if (comm_->is_single()) return retrieval_objective_pooled(o_.objective, q, p, state_.step);
+        std::vector<std::size_t> passage_rows(sh.rows_per_rank);
+        for (auto& r : passage_rows) r *= o_.objective.group_size;
+        std::vector<autograd::var<T, dextents<2>, B>> all;
+        for (const auto& v : p) all.push_back(distributed::all_gather_rows(*comm_, v, passage_rows));
+        auto total = retrieval_objective_pooled(o_.objective, q, all, state_.step, sh.first, sh.global_rows);
+        // Each term is a mean over this rank's queries (or, for passage KLs, the same on every
+        // rank): weighting by the share makes the sum over ranks the whole batch's loss.
+        const double share_weight = double(sh.rows) / double(sh.global_rows);
+        std::vector<double> values;
+        for (const auto& t : total.terms()) values.push_back(share_weight * t.value);
+        comm_->all_reduce_sum(std::span<double>(values));
+        total.set_values(values);
+        weight *= share_weight;
+        return total;
+    }
+
     const std::vector<std::size_t>& order(std::uint64_t epoch) {
         if (order_epoch_ != epoch || order_.empty()) {
             order_ = epoch_order(data_.size(), o_.seed, epoch);
@@ -214,7 +275,7 @@ private:
     /// dropout replayed (the forward counter is rewound), and backpropagates Σ ⟨vector, dL/dvector⟩,
     /// whose parameter gradient is the chunk's share of dL/dθ. Memory: one chunk's activations.
     matryoshka::multi_target<T, B> retrieval_batch_cached(autograd::tape& tape, const std::vector<std::string_view>& queries,
-                                                         const std::vector<std::string_view>& passages, double weight) {
+                                                         const std::vector<std::string_view>& passages, const share& sh, double weight) {
         namespace ag = autograd;
         const std::size_t layers = layers_needed(o_.objective, model_.n_layers());
         const std::size_t width = model_.config.hidden_size;
@@ -261,7 +322,7 @@ private:
         matryoshka::multi_target<T, B> total;
         {
             auto on = tape.activate();
-            total = retrieval_objective_pooled(o_.objective, q, p, state_.step);
+            total = retrieval_loss(q, p, sh, weight);
             std::vector<ag::loss_term> seeds = total.loss_terms();
             for (auto& s : seeds) s.weight *= weight;
             tape.backward(seeds);
@@ -294,7 +355,8 @@ private:
     }
 
     /// Retrieval: the queries and their groups of passages, two forwards, the retrieval objective.
-    matryoshka::multi_target<T, B> retrieval_batch(autograd::tape& tape, const std::vector<std::size_t>& examples, std::uint64_t epoch, double weight) {
+    matryoshka::multi_target<T, B> retrieval_batch(autograd::tape& tape, const std::vector<std::size_t>& examples, const share& sh, std::uint64_t epoch,
+                                                   double weight) {
         std::vector<std::string> queries;
         std::vector<std::string> prefixed;
         std::vector<std::string_view> passages;
@@ -305,7 +367,7 @@ private:
             passages.assign(prefixed.begin(), prefixed.end());
         }
         const std::vector<std::string_view> query_views(queries.begin(), queries.end());
-        if (o_.grad_cache_chunk > 0) return retrieval_batch_cached(tape, query_views, passages, weight);
+        if (o_.grad_cache_chunk > 0) return retrieval_batch_cached(tape, query_views, passages, sh, weight);
         const auto qb = starbucks::data::tokenize<T, B>(tokenizer_, query_views, o_.query_max_length, model_.config.vocab_size, "starbucks::train::trainer");
         const auto pb = starbucks::data::tokenize<T, B>(tokenizer_, passages, o_.passage_max_length, model_.config.vocab_size, "starbucks::train::trainer");
         tape.clear();
@@ -313,7 +375,12 @@ private:
         const std::size_t layers = layers_needed(o_.objective, model_.n_layers());
         const auto qh = model_(qb.ids, qb.mask, layers);
         const auto ph = model_(pb.ids, pb.mask, layers);
-        auto total = retrieval_objective(o_.objective, qh, ph, state_.step);
+        std::vector<autograd::var<T, dextents<2>, B>> q, p;
+        for (std::size_t n = 0; n < qh.size(); ++n) {
+            q.push_back(autograd::contiguous(nn::cls_pooling(qh[n])));
+            p.push_back(autograd::contiguous(nn::cls_pooling(ph[n])));
+        }
+        auto total = retrieval_loss(q, p, sh, weight);
         std::vector<autograd::loss_term> seeds = total.loss_terms();
         for (auto& s : seeds) s.weight *= weight;
         tape.backward(seeds);
@@ -321,13 +388,41 @@ private:
         return total;
     }
 
+    /// @brief Scored pairs and MNRL across ranks: every rank's pooled vectors gathered column by
+    /// column into the whole batch's layout, the whole batch's loss on every rank, seeded with
+    /// weight / W (the gather's backward sums the W copies of each rank's gradient).
+    matryoshka::multi_target<T, B> gathered_objective(const std::vector<autograd::var<T, dextents<3>, B>>& hidden, const tensor<T, dextents<2>, B>& mask,
+                                                      const share& sh, double& weight) {
+        namespace ag = autograd;
+        const auto& ord = order_;
+        batch_layout<T> layout{sh.global_rows, columns_, {}};
+        const std::size_t start = sh.begin - sh.first;
+        for (std::size_t r = 0; r < sh.global_rows; ++r) layout.scores.push_back(static_cast<T>(data_[ord[start + r]].score));
+        std::vector<std::optional<ag::var<T, dextents<2>, B>>> gathered(hidden.size());
+        const pooled_layer<T, B> f = [&](std::size_t n) -> const ag::var<T, dextents<2>, B>& {
+            if (!gathered[n]) {
+                const auto local = nn::mean_pooling(hidden[n], mask); // (rows · columns, C), column blocks
+                std::optional<ag::var<T, dextents<2>, B>> all;
+                for (std::size_t c = 0; c < columns_; ++c) {
+                    auto part = distributed::all_gather_rows(*comm_, ag::slice(local, 0, c * sh.rows, (c + 1) * sh.rows), sh.rows_per_rank);
+                    all = all ? ag::concat<0>(*all, part) : part;
+                }
+                gathered[n] = *all;
+            }
+            return *gathered[n];
+        };
+        weight /= double(comm_->size());
+        return objective_pooled(o_.objective, f, hidden.size() - 1, hidden.back().extent(2), layout, state_.step);
+    }
+
     /// Forward and backward of one micro-batch, its loss seeded with `weight`.
     matryoshka::multi_target<T, B> micro_batch(autograd::tape& tape, std::uint64_t epoch, std::uint64_t index, double weight) {
         const auto& ord = order(epoch);
-        const std::size_t begin = static_cast<std::size_t>(index) * o_.batch_size;
-        const std::size_t rows = std::min(o_.batch_size, data_.size() - begin);
+        const share sh = share_of(index);
+        const std::size_t begin = sh.begin, rows = sh.rows;
         if (o_.objective.task == task_kind::retrieval)
-            return retrieval_batch(tape, std::vector<std::size_t>(ord.begin() + std::ptrdiff_t(begin), ord.begin() + std::ptrdiff_t(begin + rows)), epoch, weight);
+            return retrieval_batch(tape, std::vector<std::size_t>(ord.begin() + std::ptrdiff_t(begin), ord.begin() + std::ptrdiff_t(begin + rows)), sh, epoch,
+                                   weight);
         std::vector<std::string_view> texts;
         batch_layout<T> layout{rows, columns_, {}};
         for (std::size_t c = 0; c < columns_; ++c)
@@ -341,7 +436,7 @@ private:
         tape.clear();
         auto on = tape.activate();
         const auto hidden = model_(batch.ids, mask, layers_needed(o_.objective, model_.n_layers()));
-        auto total = objective(o_.objective, hidden, mask, layout, state_.step);
+        auto total = comm_->is_single() ? objective(o_.objective, hidden, mask, layout, state_.step) : gathered_objective(hidden, mask, sh, weight);
         std::vector<autograd::loss_term> seeds = total.loss_terms();
         for (auto& s : seeds) s.weight *= weight;
         tape.backward(seeds);
@@ -363,6 +458,7 @@ private:
     train_state state_;
     std::vector<std::size_t> order_;
     std::uint64_t order_epoch_ = ~std::uint64_t{0};
+    distributed::communicator* comm_;
 };
 
 } // namespace train

@@ -14,6 +14,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         eigen   STARBUCKS_WITH_EIGEN
         onednn  STARBUCKS_WITH_ONEDNN
         cuda    STARBUCKS_WITH_CUDA
+        mpi     STARBUCKS_WITH_MPI
         tools   STARBUCKS_BUILD_EXAMPLES
 )
 

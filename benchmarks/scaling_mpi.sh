@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Data-parallel scaling of `starbucks train` on one machine: 1 process against `mpiexec -n 2`,
+# one thread per process, SRL (CoSENT + KL) on STS-B train, dropout off, runs alternated.
+#   strong: the same global batch (1 x 2B against 2 x B): speedup = t1 / t2, efficiency = speedup / 2
+#   weak:   the same batch per process (1 x B against 2 x B): efficiency = t1 / t2
+# Step time = (elapsed at the last step - elapsed at step 2) / (steps - 2), from metrics.jsonl.
+# Usage: benchmarks/scaling_mpi.sh STARBUCKS MODEL_DIR [B] [STEPS] [REPEATS]
+set -euo pipefail
+exe=$1 model=$2 batch=${3:-16} steps=${4:-12} repeats=${5:-3}
+data="$(dirname "$0")/../examples/data/stsb-train.tsv"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+args=(train --model "$model" --train "$data" --no-dropout --threads 1 --max-steps "$steps" --pairs 2:64,4:128,6:384)
+
+step_time() { # metrics.jsonl -> seconds per step after warm-up
+    awk -v n="$steps" '{ match($0, /"elapsed_s":[0-9.e+-]+/); e = substr($0, RSTART + 12, RLENGTH - 12); if (NR == 2) a = e; if (NR == n) b = e }
+                       END { printf "%.4f", (b - a) / (n - 2) }' "$1"
+}
+run() { # name, launcher words..., -- batch
+    local name=$1 batch_size=$2
+    shift 2
+    rm -rf "$work/$name"
+    "$@" "$exe" "${args[@]}" --batch-size "$batch_size" --out "$work/$name" > "$work/$name.log" 2>&1 || { tail -5 "$work/$name.log"; exit 1; }
+    step_time "$work/$name/metrics.jsonl"
+}
+
+printf "%-8s %10s %10s %10s\n" repeat "1 x 2B" "1 x B" "2 x B"
+declare -a big one two
+for r in $(seq 1 "$repeats"); do
+    big[$r]=$(run big "$((2 * batch))" env)
+    one[$r]=$(run one "$batch" env)
+    two[$r]=$(run two "$batch" mpiexec -n 2 --bind-to core)
+    printf "%-8s %10s %10s %10s\n" "$r" "${big[$r]}" "${one[$r]}" "${two[$r]}"
+done
+median() { printf "%s\n" "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+t_big=$(median "${big[@]}") t_one=$(median "${one[@]}") t_two=$(median "${two[@]}")
+echo "medians (s/step): 1 x $((2 * batch)): $t_big, 1 x $batch: $t_one, 2 x $batch: $t_two"
+awk -v b="$t_big" -v o="$t_one" -v t="$t_two" 'BEGIN {
+    printf "strong scaling (global batch %s): speedup %.2f, efficiency %.0f %%\n", "'$((2 * batch))'", b / t, 50 * b / t
+    printf "weak scaling (batch %s per process): efficiency %.0f %% (examples/s x %.2f)\n", "'"$batch"'", 100 * o / t, 2 * o / t }'

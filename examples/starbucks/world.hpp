@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// starbucks_cli::open_world: the processes a training run shares its batches with — one process,
+// or every rank of an `mpirun -np N starbucks train ...` launch when the build has starbucks::mpi.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <starbucks/distributed/communicator.hpp>
+#include <starbucks/distributed/launcher.hpp>
+#include <starbucks/train/interrupt.hpp>
+#ifdef STARBUCKS_WITH_MPI
+#include <starbucks/distributed/mpi_communicator.hpp>
+#endif
+
+#include "common.hpp"
+#include "runtime.hpp"
+
+namespace starbucks_cli {
+
+namespace detail {
+inline std::unique_ptr<sb::distributed::communicator>& world_slot() {
+    static std::unique_ptr<sb::distributed::communicator> world;
+    return world;
+}
+} // namespace detail
+
+/// @brief The ranks of this run, opened once: MPI when a launcher started several processes,
+/// else this process alone. Collectives give up after `timeout_seconds`; SIGINT/SIGTERM are
+/// caught from here on (a rank waiting on a failed one then ends with an error, not a hang).
+/// @throws usage_error when launched as several ranks by a build without MPI, or for a bad timeout.
+inline sb::distributed::communicator& open_world(double timeout_seconds) {
+    auto& world = detail::world_slot();
+    if (world) return *world;
+    if (!(timeout_seconds > 0) || timeout_seconds > 1e7) throw sb::usage_error("--collective-timeout", "must be a positive number of seconds");
+    const auto launch = sb::distributed::launched_world();
+    if (!launch || launch->size <= 1) {
+        world = std::make_unique<sb::distributed::single_process>();
+        return *world;
+    }
+#ifdef STARBUCKS_WITH_MPI
+    stop_training_on_signals();
+    auto mpi = std::make_unique<sb::distributed::mpi_communicator>(
+        std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
+    mpi->set_stop_check([] { return sb::train::stop_requested(); });
+    world = std::move(mpi);
+    return *world;
+#else
+    throw sb::usage_error("starbucks::distributed", "this process is rank " + std::to_string(launch->rank) + " of " + std::to_string(launch->size) +
+                                                        " (" + launch->variable + ") but starbucks was built without MPI; rebuild with "
+                                                        "-DSTARBUCKS_WITH_MPI=ON (Debian: libopenmpi-dev) or run one process");
+#endif
+}
+
+/// The world open_world made, or null.
+inline sb::distributed::communicator* opened_world() { return detail::world_slot().get(); }
+
+/// @brief After an error was printed: ends every rank of a multi-process run with `exit_code`,
+/// so none waits for this one (MPI_Abort). Does nothing for one process.
+inline void end_world_after_error(int exit_code) {
+#ifdef STARBUCKS_WITH_MPI
+    if (auto* mpi = dynamic_cast<sb::distributed::mpi_communicator*>(opened_world()); mpi && mpi->size() > 1) {
+        std::fflush(stderr);
+        mpi->abort(exit_code);
+    }
+#endif
+    (void)exit_code;
+}
+
+/// @brief The CPU threads of each of the world's processes when neither --threads nor the
+/// environment says: the cores shared by the processes on this machine.
+inline std::int64_t threads_per_process(std::int64_t requested) {
+    if (requested != 0 || std::getenv("STARBUCKS_NUM_THREADS") || std::getenv("OMP_NUM_THREADS")) return requested;
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    const long processes = local ? std::strtol(local, nullptr, 10) : 1;
+    if (processes <= 1) return requested;
+    const long cores = static_cast<long>(std::thread::hardware_concurrency());
+    return std::max<long>(1, cores / processes);
+}
+
+} // namespace starbucks_cli

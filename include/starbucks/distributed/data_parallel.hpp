@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// distributed::all_reduce_gradients and broadcast_parameters: what keeps data-parallel replicas
+// identical — one start (rank 0's weights everywhere) and, every step, the gradients summed over
+// ranks in contiguous buckets, so every rank takes the same optimizer step.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../autograd/var_state.hpp"
+#include "../config.hpp"
+#include "../core/error.hpp"
+#include "communicator.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+namespace distributed {
+
+/// @brief Sums the gradients of `params` over ranks, in place.
+///
+/// Small gradients are packed into buckets of about `bucket_elements` and reduced one bucket
+/// per collective; a large one is reduced where it lies. Only parameters that have a gradient
+/// take part, and every rank must have the same ones (the same graph): checked first, a
+/// mismatch is an internal_error rather than a silent mix of tensors.
+template <class T, class B>
+void all_reduce_gradients(communicator& comm, const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params,
+                          std::size_t bucket_elements = std::size_t{1} << 20) {
+    static_assert(B::host_accessible, "starbucks::distributed::all_reduce_gradients: the MPI path moves host memory");
+    if (comm.is_single()) return;
+    std::uint64_t signature = 1469598103934665603ull; // FNV-1a over (index, size) of the parameters with gradients
+    for (std::size_t i = 0; i < params.size(); ++i)
+        if (params[i]->has_grad())
+            for (const std::uint64_t v : {std::uint64_t(i), std::uint64_t(params[i]->lay().size())}) signature = (signature ^ v) * 1099511628211ull;
+    const auto signatures = all_gather_one(comm, signature);
+    for (std::size_t r = 0; r < signatures.size(); ++r)
+        if (signatures[r] != signatures[0])
+            throw internal_error("starbucks::distributed::all_reduce_gradients",
+                                 "rank " + std::to_string(r) + " has gradients for other parameters than rank 0 (the ranks ran different graphs)");
+    std::vector<T> bucket;
+    std::vector<std::pair<T*, std::size_t>> members; // where each packed gradient goes back
+    const auto flush = [&] {
+        if (bucket.empty()) return;
+        comm.all_reduce_sum(std::span<T>(bucket));
+        std::size_t at = 0;
+        for (const auto& [grad, n] : members) {
+            std::copy_n(bucket.data() + at, n, grad);
+            at += n;
+        }
+        bucket.clear();
+        members.clear();
+    };
+    for (const auto& p : params) {
+        if (!p->has_grad()) continue;
+        const std::size_t n = p->lay().size();
+        T* grad = p->grad_data();
+        if (n >= bucket_elements) {
+            comm.all_reduce_sum(std::span<T>(grad, n));
+            continue;
+        }
+        bucket.insert(bucket.end(), grad, grad + n);
+        members.emplace_back(grad, n);
+        if (bucket.size() >= bucket_elements) flush();
+    }
+    flush();
+}
+
+/// @brief Copies rank `root`'s parameter values into every rank's parameters (a run starts
+/// from one set of weights, whatever each rank loaded or initialised).
+template <class T, class B>
+void broadcast_parameters(communicator& comm, const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params, int root = 0) {
+    static_assert(B::host_accessible, "starbucks::distributed::broadcast_parameters: the MPI path moves host memory");
+    if (comm.is_single()) return;
+    for (const auto& p : params) {
+        if (!p->lay().is_contiguous())
+            throw internal_error("starbucks::distributed::broadcast_parameters", "a parameter is a strided view; parameters own contiguous storage");
+        comm.broadcast(std::as_writable_bytes(std::span<T>(p->mutable_data(), p->lay().size())), root);
+    }
+}
+
+} // namespace distributed
+STARBUCKS_NAMESPACE_END

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# `mpiexec -n 2 starbucks train` over loopback, case by case (ctest runs each):
+#   train          2 ranks x batch 4 log the losses of 1 process x batch 8 and write one model folder
+#   different-data ranks given other files stop before anything is written, each naming rank 1
+#   resume         a 2-process checkpoint refuses 1 process; 2 resume it to bitwise the uninterrupted weights
+#   rank-dies      SIGKILL of rank 1: the job ends non-zero within seconds, rank 0 says why, checkpoints stay
+#   hang           SIGSTOP of rank 1: rank 0 gives up after --collective-timeout with an io_error (exit 4)
+#   pretrain       pretrain under mpirun is refused on every rank (unsupported, exit 2)
+# Usage: mpi_cli.sh CASE MPIEXEC STARBUCKS TESTS_DIR WORK_DIR
+set -uo pipefail
+case_name=$1 mpiexec=$2 exe=$3 tests=$4 work=$5
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+# Open MPI refuses root unless told (CI runs as root); 2 ranks may exceed a small machine's cores.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+model="$tests/data/tiny-bert-ner"
+data="$tests/cli/stsb-train-24.tsv"
+common=(train --model "$model" --train "$data" --backend reference --no-dropout)
+
+fail() { echo "FAIL ($case_name): $*"; for f in *.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
+
+# The PID of rank $1 of a running mpiexec job (its environment says OMPI_COMM_WORLD_RANK).
+rank_pid() {
+    for p in $(pgrep -f "starbucks train --model"); do
+        if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+# Waits (at most 120 s) until a complete checkpoint exists under $1.
+wait_checkpoint() {
+    for _ in $(seq 1 1200); do
+        ls "$1"/checkpoint-*/trainer_state.json > /dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Losses of metrics.jsonl, one per line.
+losses() { sed -n 's/.*"loss":\([^,]*\),.*/\1/p' "$1"; }
+
+case "$case_name" in
+train)
+    "$exe" "${common[@]}" --max-steps 3 --batch-size 8 --out one > one.log 2>&1 || fail "1 process exited $?"
+    "$mpiexec" -n 2 "$exe" "${common[@]}" --max-steps 3 --batch-size 4 --out two > two.log 2>&1 || fail "2 ranks exited $?"
+    [ -f two/model.safetensors ] || fail "no model.safetensors"
+    [ "$(wc -l < two/metrics.jsonl)" = 3 ] || fail "metrics.jsonl has $(wc -l < two/metrics.jsonl) lines, not 3 (rank 0 alone writes)"
+    grep -q "2 processes over MPI" two.log || fail "no line naming the 2 processes"
+    paste <(losses one/metrics.jsonl) <(losses two/metrics.jsonl) > losses.tsv
+    awk -F'\t' '{ d = $1 - $2; if (d < 0) d = -d; if (NF != 2 || d > 1e-5 * ($1 < 0 ? -$1 : $1)) bad = 1 } END { exit bad }' losses.tsv ||
+        fail "losses differ: $(tr '\n' ' ' < losses.tsv)"
+    "$exe" embed --model two --input "$tests/cli/sentences.txt" --output vectors.tsv > embed.log 2>&1 || fail "embed on the model exited $?"
+    echo "ok: losses of 1 process x 8 and 2 ranks x 4: $(tr '\n' ' ' < losses.tsv)"
+    ;;
+different-data)
+    head -20 "$data" > other.tsv
+    "$mpiexec" -n 1 "$exe" "${common[@]}" --max-steps 3 --batch-size 4 --out run : \
+        -n 1 "$exe" train --model "$model" --train other.tsv --backend reference --no-dropout --max-steps 3 --batch-size 4 --out run > run.log 2>&1
+    rc=$?
+    [ "$rc" = 1 ] || fail "exit $rc, not 1"
+    [ "$(grep -c '^starbucks::distributed: rank 1 has other options or training data than rank 0' run.log)" = 2 ] || fail "not one error line per rank"
+    [ ! -e run ] || fail "the output folder was created"
+    ;;
+resume)
+    args=("${common[@]}" --max-steps 4 --batch-size 4 --save-steps 1 --keep-checkpoints 4 --out run)
+    "$mpiexec" -n 2 "$exe" "${args[@]}" > first.log 2>&1 || fail "first run exited $?"
+    cp run/model.safetensors straight.safetensors
+    "$exe" "${args[@]}" --resume run/checkpoints/checkpoint-000002 > alone.log 2>&1
+    rc=$?
+    [ "$rc" = 1 ] || fail "1 process resuming a 2-process checkpoint exited $rc, not 1"
+    grep -q '^starbucks::usage_error: .*trainer_state.json: the checkpoint was written by a run of 2 process(es) and this run has 1' alone.log ||
+        fail "no usage_error naming both process counts"
+    "$mpiexec" -n 2 "$exe" "${args[@]}" --resume run/checkpoints/checkpoint-000002 > again.log 2>&1 || fail "2 ranks resuming exited $?"
+    [ "$(wc -l < run/metrics.jsonl)" = 4 ] || fail "metrics.jsonl has $(wc -l < run/metrics.jsonl) lines after the resume, not 4"
+    cmp -s run/model.safetensors straight.safetensors || fail "the resumed run's weights differ from the uninterrupted run's"
+    ;;
+rank-dies | hang)
+    extra=()
+    [ "$case_name" = hang ] && extra=(--collective-timeout 3)
+    "$mpiexec" -n 2 "$exe" "${common[@]}" --max-steps 100000000 --batch-size 4 --save-steps 200 "${extra[@]}" --out run > run.log 2>&1 &
+    job=$!
+    wait_checkpoint run/checkpoints || fail "no checkpoint within 120 s"
+    victim=$(rank_pid 1) || fail "rank 1 not found"
+    start=$(date +%s)
+    if [ "$case_name" = hang ]; then kill -STOP "$victim"; else kill -KILL "$victim"; fi
+    for _ in $(seq 1 600); do kill -0 "$job" 2> /dev/null || break; sleep 0.1; done
+    if kill -0 "$job" 2> /dev/null; then kill -KILL "$job"; pkill -KILL -f "starbucks train --model"; fail "still running 60 s after rank 1 was stopped"; fi
+    wait "$job"
+    rc=$?
+    echo "mpiexec ended $(($(date +%s) - start)) s after rank 1 was hit, exit $rc"
+    [ "$rc" != 0 ] || fail "exit 0"
+    if [ "$case_name" = hang ]; then
+        [ "$rc" = 4 ] || fail "exit $rc, not 4"
+        grep -q '^starbucks::distributed::mpi_communicator: .* on rank 0 of 2: no answer from the other ranks after 3 s' run.log || fail "rank 0 did not report the timeout"
+    else
+        grep -q '^starbucks::distributed::mpi_communicator: .* on rank 0 of 2: stopped by signal 15' run.log || fail "rank 0 did not say why it stops"
+    fi
+    latest=$(ls -d run/checkpoints/checkpoint-* | tail -1)
+    "$exe" inspect --model "$latest" > inspect.log 2>&1 || fail "the last checkpoint $latest does not load"
+    ;;
+pretrain)
+    "$mpiexec" -n 2 "$exe" pretrain --init "$model" --corpus "$tests/cli/sentences.txt" --out run > run.log 2>&1
+    rc=$?
+    [ "$rc" = 2 ] || fail "exit $rc, not 2"
+    [ "$(grep -c '^starbucks::unsupported_error: pretrain: this process is rank [01] of 2: data-parallel pre-training is not implemented yet' run.log)" = 2 ] ||
+        fail "not one error line per rank"
+    ;;
+*) fail "unknown case" ;;
+esac
+echo "ok: $case_name"
