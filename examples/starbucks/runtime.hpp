@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 #include <starbucks/backend/threads.hpp>
+#include <starbucks/distributed/launcher.hpp>
 #include <starbucks/io/atomic_file.hpp>
 #include <starbucks/io/detail/printable.hpp>
 #include <starbucks/io/mapped_file.hpp>
@@ -190,6 +191,11 @@ void check_memory(const std::string& max_memory, std::size_t batch_size, Estimat
     if (!max_memory.empty()) budget = sb::train::memory_budget{parse_byte_count("--max-memory", max_memory), "--max-memory"};
     else budget = sb::train::available_memory();
     if (!budget) return; // nothing known to check against
+    // Processes that an MPI launcher started on this machine share what is available (--max-memory is per process).
+    if (const auto launch = sb::distributed::launched_world(); max_memory.empty() && launch && launch->local_size > 1) {
+        budget->bytes /= static_cast<std::uint64_t>(launch->local_size);
+        budget->source += ", shared by the " + std::to_string(launch->local_size) + " processes on this machine";
+    }
     const sb::train::memory_estimate need = estimate_at(batch_size);
     if (need.total() <= budget->bytes) return;
     std::size_t fits = 0;

@@ -3,7 +3,9 @@
 // or every rank of an `mpirun -np N starbucks train ...` launch when the build has starbucks::mpi.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -75,11 +77,9 @@ inline void end_world_after_error(int exit_code) {
 /// environment says: the cores shared by the processes on this machine.
 inline std::int64_t threads_per_process(std::int64_t requested) {
     if (requested != 0 || std::getenv("STARBUCKS_NUM_THREADS") || std::getenv("OMP_NUM_THREADS")) return requested;
-    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-    const long processes = local ? std::strtol(local, nullptr, 10) : 1;
-    if (processes <= 1) return requested;
-    const long cores = static_cast<long>(std::thread::hardware_concurrency());
-    return std::max<long>(1, cores / processes);
+    const auto launch = sb::distributed::launched_world();
+    if (!launch || launch->local_size <= 1) return requested;
+    return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::thread::hardware_concurrency()) / launch->local_size);
 }
 
 } // namespace starbucks_cli

@@ -100,8 +100,7 @@ TEST_CASE("distributed all_reduce_gradients and broadcast_parameters do nothing 
 }
 
 TEST_CASE("distributed launched_world reads Open MPI's and PMI's variables; junk is ignored") {
-    ::unsetenv("OMPI_COMM_WORLD_SIZE");
-    ::unsetenv("PMI_SIZE");
+    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS"}) ::unsetenv(v);
     CHECK_FALSE(distributed::launched_world());
     ::setenv("PMI_SIZE", "4", 1);
     ::setenv("PMI_RANK", "3", 1);
@@ -110,14 +109,17 @@ TEST_CASE("distributed launched_world reads Open MPI's and PMI's variables; junk
     CHECK(l->size == 4);
     CHECK(l->rank == 3);
     CHECK(l->variable == "PMI_SIZE");
+    CHECK(l->local_size == 4); // no MPI_LOCALNRANKS: all on this machine
     ::setenv("OMPI_COMM_WORLD_SIZE", "2x", 1); // not a number: the next launcher's variables count
     CHECK(distributed::launched_world()->variable == "PMI_SIZE");
     ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
     ::setenv("OMPI_COMM_WORLD_RANK", "1", 1);
+    ::setenv("OMPI_COMM_WORLD_LOCAL_SIZE", "1", 1);
     l = distributed::launched_world();
     CHECK(l->size == 2);
     CHECK(l->rank == 1);
-    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PMI_RANK"}) ::unsetenv(v);
+    CHECK(l->local_size == 1);
+    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMI_SIZE", "PMI_RANK"}) ::unsetenv(v);
 }
 
 TEST_CASE("distributed resume: a checkpoint of 2 processes is refused by 1 (and the reverse), naming both counts") {

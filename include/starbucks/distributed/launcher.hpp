@@ -9,22 +9,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 
 #include "../config.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace distributed {
 
-/// Rank and world size as a launcher announced them, and the variable that said so.
+/// Rank and world size as a launcher announced them, the processes it started on this
+/// machine, and the variable that said so.
 struct launch_info {
     int rank = 0;
     int size = 1;
+    int local_size = 1;
     std::string variable;
 };
 
-/// @brief The launch as Open MPI (OMPI_COMM_WORLD_SIZE/RANK) or a PMI launcher such as MPICH's
-/// Hydra (PMI_SIZE/PMI_RANK) describes it; nullopt when neither set a world size.
+/// @brief The launch as Open MPI (OMPI_COMM_WORLD_SIZE/RANK/LOCAL_SIZE) or a PMI launcher such
+/// as MPICH's Hydra (PMI_SIZE/PMI_RANK/MPI_LOCALNRANKS) describes it; nullopt when neither set a
+/// world size. Without a local count, all processes are taken to share this machine.
 inline std::optional<launch_info> launched_world() {
     const auto number = [](const char* name) -> std::optional<int> {
         const char* v = std::getenv(name);
@@ -35,8 +37,12 @@ inline std::optional<launch_info> launched_world() {
         if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
         return out;
     };
-    for (const auto& [size_var, rank_var] : {std::pair{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"}, std::pair{"PMI_SIZE", "PMI_RANK"}})
-        if (const auto size = number(size_var)) return launch_info{number(rank_var).value_or(0), *size, size_var};
+    struct names {
+        const char *size, *rank, *local;
+    };
+    for (const names& n : {names{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
+                           names{"PMI_SIZE", "PMI_RANK", "MPI_LOCALNRANKS"}})
+        if (const auto size = number(n.size)) return launch_info{number(n.rank).value_or(0), *size, number(n.local).value_or(*size), n.size};
     return std::nullopt;
 }
 

@@ -157,7 +157,7 @@ private:
     void wait(MPI_Request& request, const char* what) {
         const auto start = clock::now();
         std::optional<clock::time_point> stop_seen;
-        for (unsigned polls = 0;; ++polls) {
+        for (;;) {
             int done = 0;
             check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
             if (done) return;
@@ -176,8 +176,10 @@ private:
                                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout_).count()) +
                                    " s (a rank died, failed, or runs different work; raise --collective-timeout for slow steps)");
             }
-            // Spin briefly (collectives on one machine finish in microseconds), then back off.
-            if (polls > 2000) std::this_thread::sleep_for(std::chrono::microseconds(polls > 20000 ? 1000 : 50));
+            // MPI progresses a non-blocking collective only inside MPI calls, so poll without
+            // pause (as MPI's own blocking calls spin); after a second of waiting (a slower rank,
+            // rank 0 writing a checkpoint) pause between polls to leave the core to others.
+            if (now - start > std::chrono::seconds(1)) std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }
 

@@ -4,6 +4,7 @@
 // Matryoshka2dLoss (`2dmse`), one model per pair (`separate`) and plain fine-tuning (`full`).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -105,6 +106,42 @@ inline std::size_t layers_needed(const objective_options& o, std::size_t model_l
     return model_layers;
 }
 
+/// 2dmse's draws of one step: the dim of the last layer's loss, one earlier layer (0 when the
+/// model has a single layer) and that layer's dim — from (seed, step) alone, so every rank and a
+/// resumed run draw the same.
+struct twodmse_draw {
+    std::size_t last_dim = 0, layer = 0, layer_dim = 0;
+};
+inline twodmse_draw draw_twodmse(const objective_options& o, std::size_t model_layers, std::uint64_t step) {
+    const rng_stream draws{o.seed, 0x2d35e000ull + step};
+    twodmse_draw d;
+    d.last_dim = o.pairs[draws.bits(0) % o.pairs.size()].dim;
+    if (model_layers < 2) return d;
+    d.layer = 1 + draws.bits(1) % (model_layers - 1);
+    d.layer_dim = o.pairs[draws.bits(2) % o.pairs.size()].dim;
+    return d;
+}
+
+/// @brief The layers whose pooled vectors the objective of `step` reads, ascending (what data
+/// parallelism gathers across ranks).
+inline std::vector<std::size_t> layers_read(const objective_options& o, std::size_t model_layers, std::uint64_t step) {
+    std::vector<std::size_t> out;
+    switch (o.method) {
+    case strategy::starbucks:
+        for (const auto& p : o.pairs) out.push_back(p.layers);
+        break;
+    case strategy::separate: out.push_back(o.pairs.largest().layers); break;
+    case strategy::full: out.push_back(model_layers); break;
+    case strategy::twodmse:
+        if (const auto d = draw_twodmse(o, model_layers, step); d.layer) out.push_back(d.layer);
+        out.push_back(model_layers);
+        break;
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 namespace detail {
 
 /// The task loss of embeddings u (rows·columns, d) laid out as `layout` says.
@@ -185,12 +222,11 @@ matryoshka::multi_target<T, B> objective_pooled(const objective_options& o, cons
         // Matryoshka2dLoss = AdaptiveLayerLoss(MatryoshkaLoss(MNRL, dims, n_dims_per_step=1),
         // n_layers_per_step=1): the last layer at one random dim, one random earlier layer at an
         // independent random dim, and a KL of that layer's full-width vector to the last layer's.
-        const rng_stream draws{o.seed, 0x2d35e000ull + step};
-        const std::size_t d1 = o.pairs[draws.bits(0) % o.pairs.size()].dim;
+        const twodmse_draw draw = draw_twodmse(o, model_layers, step);
+        const std::size_t d1 = draw.last_dim;
         out.add("loss_last_d" + std::to_string(d1), detail::task(o, ag::prefix(f(model_layers), d1), layout));
         if (model_layers < 2) break;
-        const std::size_t l = 1 + draws.bits(1) % (model_layers - 1);
-        const std::size_t d2 = o.pairs[draws.bits(2) % o.pairs.size()].dim;
+        const std::size_t l = draw.layer, d2 = draw.layer_dim;
         // The paper's run divided the layer loss by (1 + layer index) = l (an operator-precedence
         // slip in AdaptiveLayerLoss, METHOD.md §7.2); the corrected loss weights it 1.
         const double layer_weight = o.twodmse_corrected ? 1.0 : 1.0 / double(l);
@@ -237,16 +273,15 @@ matryoshka::multi_target<T, B> retrieval_objective_pooled(const objective_option
     case strategy::full: return losses::retrieval_srl(q, p, mt::pair_list({{model_layers, width}}), g, 1.0, first_query);
     case strategy::separate: return losses::retrieval_srl(q, p, mt::pair_list({{o.pairs.largest().layers, width}}), g, 1.0, first_query);
     case strategy::twodmse: {
-        const rng_stream draws{o.seed, 0x2d35e000ull + step};
-        const std::size_t d1 = o.pairs[draws.bits(0) % o.pairs.size()].dim;
+        const twodmse_draw draw = draw_twodmse(o, model_layers, step);
+        const std::size_t d1 = draw.last_dim;
         mt::multi_target<T, B> out;
         const auto ce = [&](std::size_t n, std::size_t d) {
             return losses::retrieval_srl(q, p, mt::pair_list({{n, d}}), g, 1.0, first_query).sum();
         };
         out.add("ce_last_d" + std::to_string(d1), ce(model_layers, d1));
         if (model_layers < 2) return out;
-        const std::size_t l = 1 + draws.bits(1) % (model_layers - 1);
-        const std::size_t d2 = o.pairs[draws.bits(2) % o.pairs.size()].dim;
+        const std::size_t l = draw.layer, d2 = draw.layer_dim;
         out.add("ce_layer" + std::to_string(l) + "_d" + std::to_string(d2), ce(l, d2), o.twodmse_corrected ? 1.0 : 1.0 / double(l));
         // KL(batchmean) over all B + B·G texts = the row-weighted mean of the two groups' KLs.
         const T t = static_cast<T>(o.twodmse_temperature);

@@ -233,8 +233,11 @@ private:
         if (comm_->is_single()) return retrieval_objective_pooled(o_.objective, q, p, state_.step);
         std::vector<std::size_t> passage_rows(sh.rows_per_rank);
         for (auto& r : passage_rows) r *= o_.objective.group_size;
+        // Only the layers the loss reads travel; the others stay this rank's (never read).
+        const auto read = layers_read(o_.objective, o_.objective.model_layers, state_.step);
         std::vector<autograd::var<T, dextents<2>, B>> all;
-        for (const auto& v : p) all.push_back(distributed::all_gather_rows(*comm_, v, passage_rows));
+        for (std::size_t n = 0; n < p.size(); ++n)
+            all.push_back(std::binary_search(read.begin(), read.end(), n) ? distributed::all_gather_rows(*comm_, p[n], passage_rows) : p[n]);
         auto total = retrieval_objective_pooled(o_.objective, q, all, state_.step, sh.first, sh.global_rows);
         // Each term is a mean over this rank's queries (or, for passage KLs, the same on every
         // rank): weighting by the share makes the sum over ranks the whole batch's loss.
