@@ -175,6 +175,7 @@ struct pretrain_options {
     std::int64_t keep_checkpoints = 2;
     std::string resume;
     std::string max_memory;          // empty: the memory available now
+    double collective_timeout = 600; // seconds a multi-process collective may wait
     bool skip_bad_lines = false;
     bool stop_on_non_finite = false;
     bool quiet = false;

@@ -8,24 +8,28 @@
 // Every step masks whole words (encoder copy 20 %, decoder copy 40 %, encoder ⊆ decoder) and
 // sums, per (layers, dims) pair, MLM on the sub-model and MAE through a one-layer decoder.
 // Run: starbucks pretrain --config examples/models/small-bert/config.json --corpus text.txt --out runs/smae
+// Data parallel: `mpirun -np N starbucks pretrain ... --batch-size B` trains on N·B sequences per
+// batch, each process masking and encoding B; rank 0 writes everything.
 // Expect: a progress bar; OUT/metrics.jsonl; OUT/checkpoints/ (atomic, resumable bit for bit
 // with --resume latest); OUT ends as a BertForMaskedLM folder (config.json, model.safetensors,
 // the vocabulary) that `starbucks train --model OUT` fine-tunes.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <starbucks/distributed/launcher.hpp>
 #include <starbucks/data/corpus.hpp>
+#include <starbucks/distributed/consensus.hpp>
 #include <starbucks/io/save_safetensors.hpp>
 #include <starbucks/train/pretrainer.hpp>
 
 #include "common.hpp"
 #include "progress.hpp"
 #include "runtime.hpp"
+#include "world.hpp"
 
 namespace starbucks_cli {
 
@@ -67,6 +71,9 @@ void add_pretrain(CLI::App& app, pretrain_options& o) {
     cmd->add_flag("--skip-bad-lines", o.skip_bad_lines, "Skip corpus lines with invalid UTF-8 (counted) instead of stopping");
     cmd->add_flag("--stop-on-non-finite", o.stop_on_non_finite, "Stop at a NaN/inf step instead of skipping it (METHOD.md skips)");
     cmd->add_flag("--quiet", o.quiet, "No progress output");
+    cmd->add_option("--collective-timeout", o.collective_timeout,
+                    "Under mpirun: seconds a process waits for the others in a collective before giving up with an error")
+        ->capture_default_str();
 }
 
 namespace {
@@ -157,8 +164,10 @@ std::vector<std::vector<sb::text::token_id>> read_documents(const pretrain_optio
 
 template <class B>
 void pretrain_on(const pretrain_options& o, const model_source& src, const sb::nn::bert_config& config, const sb::text::wordpiece& tokenizer,
-                 std::vector<std::vector<sb::text::token_id>> docs, const sb::train::pretrainer_options& po, const json& recorded) {
+                 std::vector<std::vector<sb::text::token_id>> docs, const sb::train::pretrainer_options& po, const json& recorded,
+                 sb::distributed::communicator& comm) {
     const fs::path out = o.out;
+    const bool root = comm.rank() == 0; // the only rank that writes
     sb::nn::bert_for_smae<float, B> model(config, o.seed);
     if (!src.weights.empty()) {
         const sb::io::safetensors_file weights(src.weights);
@@ -170,7 +179,7 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
         }
         model.init_decoder_from_encoder();
     }
-    sb::train::pretrainer<float, B> trainer(model, tokenizer, std::move(docs), po);
+    sb::train::pretrainer<float, B> trainer(model, tokenizer, std::move(docs), po, comm);
     const fs::path checkpoints = out / "checkpoints";
     std::uint64_t resumed = 0;
     if (!o.resume.empty()) {
@@ -180,16 +189,19 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
         resumed = trainer.state().step;
         if (!o.quiet) std::fprintf(stderr, "pretrain resumed from %s at step %llu\n", from.string().c_str(), static_cast<unsigned long long>(resumed));
     }
-    metrics_log metrics(out / "metrics.jsonl", resumed);
-    progress bar("pretrain");
+    std::optional<metrics_log> metrics;
+    std::optional<progress> bar;
+    if (root) metrics.emplace(out / "metrics.jsonl", resumed), bar.emplace("pretrain");
     const auto t0 = std::chrono::steady_clock::now();
     trainer.run(
         [&](const sb::train::step_report& r) {
+            if (!root) return;
             const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            metrics.write(r, s);
-            if (!o.quiet) bar.update(r, s, resumed);
+            metrics->write(r, s);
+            if (!o.quiet) bar->update(r, s, resumed);
         },
-        checkpoints, [&](const fs::path& dir) { write_side_files(src, dir, recorded); });
+        root ? checkpoints : fs::path(), [&](const fs::path& dir) { write_side_files(src, dir, recorded); });
+    if (!root) return;
     if (trainer.state().skipped_steps && !o.quiet)
         std::fprintf(stderr, "pretrain: %llu non-finite step(s) skipped\n", static_cast<unsigned long long>(trainer.state().skipped_steps));
     // The model folder: BertForMaskedLM weights only (the MAE decoder stays in the checkpoints).
@@ -201,10 +213,12 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
 
 } // namespace
 
-int run_pretrain(const pretrain_options& o) {
-    if (const auto launch = sb::distributed::launched_world(); launch && launch->size > 1)
-        throw sb::unsupported_error("pretrain", "this process is rank " + std::to_string(launch->rank) + " of " + std::to_string(launch->size) +
-                                                    ": data-parallel pre-training is not implemented yet (train is); run pretrain as one process");
+int run_pretrain(const pretrain_options& in) {
+    sb::distributed::communicator& comm = open_world(in.collective_timeout);
+    const bool root = comm.rank() == 0;
+    pretrain_options quiet_copy = in;
+    quiet_copy.quiet = true;
+    const pretrain_options& o = root ? in : quiet_copy; // only rank 0 prints progress
     if (o.dtype != "f32")
         throw sb::unsupported_error("--dtype", o.dtype + " pre-training is not implemented yet; use f32 (bf16 GEMMs exist in cpu_onednn, the bf16 training path does not)");
     const auto method = sb::train::parse_pretrain_method(o.objective);
@@ -246,7 +260,9 @@ int run_pretrain(const pretrain_options& o) {
 
     if (!o.resume.empty()) { // refuse a mismatched resume before printing anything
         const fs::path from = o.resume == "latest" ? sb::train::list_checkpoints(out / "checkpoints").back() : fs::path(o.resume);
-        sb::train::check_same_options(sb::train::read_train_state(from / "trainer_state.json"), sb::train::to_json(po), from);
+        auto expected = sb::train::to_json(po);
+        if (!comm.is_single()) expected["world_size"] = comm.size();
+        sb::train::check_same_options(sb::train::read_train_state(from / "trainer_state.json"), expected, from);
     }
     const bool smae = method == sb::train::pretrain_method::smae;
     // The head: transform, its LayerNorm and the output bias (the decoder matrix is the tied word
@@ -254,19 +270,28 @@ int run_pretrain(const pretrain_options& o) {
     const std::uint64_t head = std::uint64_t{config.hidden_size} * config.hidden_size + 3 * config.hidden_size + config.vocab_size;
     const std::uint64_t parameters = sb::train::encoder_parameters(config, config.num_hidden_layers) + head +
                                      (smae ? sb::train::encoder_parameters(config, 1) - sb::train::encoder_parameters(config, 0) : 0);
-    check_memory(o.max_memory, po.batch_size, [&](std::size_t batch) {
-        sb::train::batch_geometry g;
-        g.texts = batch;
-        g.max_length = max_length;
-        g.layers = config.num_hidden_layers;
-        g.extra_layers = smae ? pairs.size() : 0; // the one-layer decoder runs once per pair
-        // MLM rows: the encoder's masked tokens (per pair for SMAE) and the decoder's (SMAE).
-        const double masked = smae ? double(pairs.size()) * (po.masking.encoder_ratio + po.masking.decoder_ratio) : 0.15;
-        g.head_rows = static_cast<std::size_t>(masked * double(batch * max_length)) + 1;
-        return sb::train::estimate_training_memory(config, parameters, g);
+    std::vector<std::vector<sb::text::token_id>> docs;
+    // The last checks before anything is written; no process starts unless all pass them.
+    sb::distributed::agree_to_start(comm, [&] {
+        check_memory(o.max_memory, po.batch_size, [&](std::size_t batch) {
+            sb::train::batch_geometry g;
+            g.texts = batch;
+            g.max_length = max_length;
+            g.layers = config.num_hidden_layers;
+            g.extra_layers = smae ? pairs.size() : 0; // the one-layer decoder runs once per pair
+            // MLM rows: the encoder's masked tokens (per pair for SMAE) and the decoder's (SMAE).
+            const double masked = smae ? double(pairs.size()) * (po.masking.encoder_ratio + po.masking.decoder_ratio) : 0.15;
+            g.head_rows = static_cast<std::size_t>(masked * double(batch * max_length)) + 1;
+            return sb::train::estimate_training_memory(config, parameters, g);
+        });
+        if (root) check_free_space(out, parameters);
+        docs = read_documents(o, tokenizer, config.vocab_size); // a malformed line stops us before anything is created
     });
-    check_free_space(out, parameters);
-    auto docs = read_documents(o, tokenizer, config.vocab_size); // a malformed line stops us before anything is created
+    // Every process must pre-train the same way on the same documents.
+    sb::distributed::fingerprint same;
+    same.add(sb::train::to_json(po).dump()).add(o.backend);
+    for (const auto& d : docs) same.add(std::string_view(reinterpret_cast<const char*>(d.data()), d.size() * sizeof(d[0])));
+    sb::distributed::check_same_everywhere(comm, same.value(), "options or documents");
 
     json recorded = {{"format_version", 1},
                      {"objective", o.objective},
@@ -279,13 +304,18 @@ int run_pretrain(const pretrain_options& o) {
         for (const auto& p : pairs) recorded["pairs"].push_back(json::array({p.layers, p.dim}));
 
     stop_training_on_signals();
-    const std::string backend = choose_backend(o.backend, o.threads);
-    fs::create_directories(out, ec);
-    if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());
+    const std::string backend = choose_backend(o.backend, threads_per_process(o.threads));
+    if (root) {
+        fs::create_directories(out, ec);
+        if (ec) throw sb::io_error(out.string(), "cannot create the output folder: " + ec.message());
+    }
     if (!o.quiet)
         std::fprintf(stderr, "pretrain: objective %s, pairs %s, max length %zu, backend %s\n", o.objective.c_str(),
                      method == sb::train::pretrain_method::smae ? pairs.to_string().c_str() : "(full model)", max_length, backend.c_str());
-    with_backend(backend, [&]<class B>(std::type_identity<B>) { pretrain_on<B>(o, src, config, tokenizer, std::move(docs), po, recorded); });
+    if (root && !comm.is_single())
+        std::fprintf(stderr, "pretrain: %d processes over %s, batches of %zu x %d = %zu sequences; rank 0 writes\n", comm.size(), comm.name().c_str(),
+                     po.batch_size, comm.size(), po.batch_size * static_cast<std::size_t>(comm.size()));
+    with_backend(backend, [&]<class B>(std::type_identity<B>) { pretrain_on<B>(o, src, config, tokenizer, std::move(docs), po, recorded, comm); });
     if (!o.quiet) std::fprintf(stderr, "pretrain: model written to %s\n", out.string().c_str());
     return 0;
 }

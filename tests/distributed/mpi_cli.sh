@@ -6,7 +6,7 @@
 #   resume         a 2-process checkpoint refuses 1 process; 2 resume it to bitwise the uninterrupted weights
 #   rank-dies      SIGKILL of rank 1: the job ends non-zero within seconds, rank 0 says why, checkpoints stay
 #   hang           SIGSTOP of rank 1: rank 0 gives up after --collective-timeout with an io_error (exit 4)
-#   pretrain       pretrain under mpirun is refused on every rank (unsupported, exit 2)
+#   pretrain       SMAE pre-training: 2 ranks x batch 2 log the losses of 1 process x batch 4
 # Usage: mpi_cli.sh CASE MPIEXEC STARBUCKS TESTS_DIR WORK_DIR
 set -uo pipefail
 case_name=$1 mpiexec=$2 exe=$3 tests=$4 work=$5
@@ -99,11 +99,17 @@ rank-dies | hang)
     "$exe" inspect --model "$latest" > inspect.log 2>&1 || fail "the last checkpoint $latest does not load"
     ;;
 pretrain)
-    "$mpiexec" -n 2 "$exe" pretrain --init "$model" --corpus "$tests/cli/sentences.txt" --out run > run.log 2>&1
-    rc=$?
-    [ "$rc" = 2 ] || fail "exit $rc, not 2"
-    [ "$(grep -c '^starbucks::unsupported_error: pretrain: this process is rank [01] of 2: data-parallel pre-training is not implemented yet' run.log)" = 2 ] ||
-        fail "not one error line per rank"
+    corpus="$tests/cli/sentences.txt"
+    pt=(pretrain --init "$model" --corpus "$corpus" --steps 2 --max-length 16 --backend reference --no-dropout)
+    "$exe" "${pt[@]}" --batch-size 4 --out one > one.log 2>&1 || fail "1 process exited $?"
+    "$mpiexec" -n 2 "$exe" "${pt[@]}" --batch-size 2 --out two > two.log 2>&1 || fail "2 ranks exited $?"
+    [ -f two/model.safetensors ] || fail "no model.safetensors"
+    grep -q "2 processes over MPI" two.log || fail "no line naming the 2 processes"
+    paste <(losses one/metrics.jsonl) <(losses two/metrics.jsonl) > losses.tsv
+    [ "$(wc -l < losses.tsv)" = 2 ] || fail "not 2 steps"
+    awk -F'\t' '{ d = $1 - $2; if (d < 0) d = -d; if (NF != 2 || d > 1e-5 * ($1 < 0 ? -$1 : $1)) bad = 1 } END { exit bad }' losses.tsv ||
+        fail "losses differ: $(tr '\n' ' ' < losses.tsv)"
+    echo "ok: pre-training losses of 1 process x 4 and 2 ranks x 2: $(tr '\n' ' ' < losses.tsv)"
     ;;
 *) fail "unknown case" ;;
 esac

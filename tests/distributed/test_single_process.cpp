@@ -99,7 +99,7 @@ TEST_CASE("distributed all_reduce_gradients and broadcast_parameters do nothing 
     CHECK(p.state()->grad_data()[0] == 2.5f);
 }
 
-TEST_CASE("distributed launched_world reads Open MPI's and PMI's variables; junk is ignored") {
+TEST_CASE("distributed launched_world reads Open MPI's and PMI's variables and ignores junk") {
     for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS"}) ::unsetenv(v);
     CHECK_FALSE(distributed::launched_world());
     ::setenv("PMI_SIZE", "4", 1);

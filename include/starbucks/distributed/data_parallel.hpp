@@ -21,6 +21,41 @@
 STARBUCKS_NAMESPACE_BEGIN
 namespace distributed {
 
+/// @brief This rank's part of batch `index` of an epoch when every rank takes `per_rank`
+/// examples: positions [begin, begin + rows) of the epoch's order, the `first`-th of the batch's
+/// `global_rows`; rows_per_rank[r] is rank r's part (the last batch splits as evenly as it can).
+struct batch_share {
+    std::size_t begin = 0, rows = 0, first = 0, global_rows = 0;
+    std::vector<std::size_t> rows_per_rank;
+};
+
+inline batch_share share_of_batch(const communicator& comm, std::uint64_t index, std::size_t per_rank, std::size_t examples) {
+    const std::size_t world = static_cast<std::size_t>(comm.size());
+    const std::size_t start = static_cast<std::size_t>(index) * per_rank * world;
+    batch_share sh;
+    sh.global_rows = std::min(per_rank * world, examples - start);
+    for (std::size_t r = 0; r < world; ++r) sh.rows_per_rank.push_back(sh.global_rows * (r + 1) / world - sh.global_rows * r / world);
+    const std::size_t rank = static_cast<std::size_t>(comm.rank());
+    sh.first = sh.global_rows * rank / world;
+    sh.rows = sh.rows_per_rank[rank];
+    sh.begin = start + sh.first;
+    return sh;
+}
+
+/// @brief Batches in an epoch of `examples` at `per_rank` examples per rank. A last batch with
+/// fewer examples than ranks is left out (a rank would have nothing to encode).
+/// @throws usage_error when the examples cannot fill one batch share per rank.
+inline std::size_t batches_per_epoch(const communicator& comm, std::size_t examples, std::size_t per_rank) {
+    const std::size_t world = static_cast<std::size_t>(comm.size());
+    const std::size_t global = per_rank * world;
+    std::size_t n = (examples + global - 1) / global;
+    if (world > 1 && examples % global != 0 && examples % global < world) --n;
+    if (n == 0)
+        throw usage_error("starbucks::distributed::batches_per_epoch", std::to_string(examples) + " examples cannot be shared by " + std::to_string(world) +
+                                                                            " processes");
+    return n;
+}
+
 /// @brief Sums the gradients of `params` over ranks, in place.
 ///
 /// Small gradients are packed into buckets of about `bucket_elements` and reduced one bucket

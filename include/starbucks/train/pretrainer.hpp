@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,8 @@
 #include "../config.hpp"
 #include "../core/error.hpp"
 #include "../nn/bert_for_smae.hpp"
+#include "../distributed/communicator.hpp"
+#include "../distributed/data_parallel.hpp"
 #include "../optim/adamw.hpp"
 #include "../text/wordpiece.hpp"
 #include "checkpoint.hpp"
@@ -74,15 +78,21 @@ inline nlohmann::json to_json(const pretrainer_options& o) {
 /// The masks of a sequence depend only on (seed, epoch, its position in the epoch's order), so
 /// `resume` then `run` gives bitwise the weights of an uninterrupted run (same backend and
 /// threads).
+///
+/// Data parallelism (`comm` of W ranks, each holding every document): a batch is batch_size × W
+/// sequences of the epoch's order, each rank masking and encoding its contiguous share (the
+/// same masks one process would draw). Every loss term is a mean over predicted tokens, so
+/// each rank seeds its terms with its share of the batch's predicted tokens and the gradients
+/// are summed: with dropout off, W ranks take the step one process takes on the whole batch.
 template <class T, class B = backend::reference>
 class pretrainer {
 public:
     /// @throws usage_error for no documents, an empty document, options out of range, pairs
     /// beyond the model, max_length beyond its positions or a tokenizer whose vocabulary is not the model's.
     pretrainer(nn::bert_for_smae<T, B>& model, const text::wordpiece& tokenizer, std::vector<std::vector<text::token_id>> documents,
-               pretrainer_options options)
+               pretrainer_options options, distributed::communicator& comm = distributed::self())
         : model_(model), roles_(token_roles::of(tokenizer)), docs_(std::move(documents)), o_(std::move(options)),
-          optimizer_(optim::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay}) {
+          optimizer_(optim::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay}), comm_(&comm) {
         static const std::string where = "starbucks::train::pretrainer";
         if (docs_.empty()) throw usage_error(where, "no documents");
         for (std::size_t i = 0; i < docs_.size(); ++i)
@@ -106,13 +116,14 @@ public:
         if (!(o_.masking.encoder_ratio > 0 && o_.masking.encoder_ratio <= o_.masking.decoder_ratio && o_.masking.decoder_ratio < 1))
             throw usage_error(where, "masking ratios must satisfy 0 < encoder <= decoder < 1");
         if (o_.method == pretrain_method::smae) o_.pairs.check_fits(c.num_hidden_layers, c.hidden_size, "--pairs");
-        model_.mlm.bert.dropout_seed = o_.seed ^ 0xd409u;
+        model_.mlm.bert.dropout_seed = o_.seed ^ 0xd409u ^ (0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(comm_->rank()));
         params_ = model_.parameters();
         states_ = register_parameters(params_, optimizer_);
-        batches_per_epoch_ = (docs_.size() + o_.batch_size - 1) / o_.batch_size;
+        batches_per_epoch_ = distributed::batches_per_epoch(*comm_, docs_.size(), o_.batch_size);
         const std::size_t per_epoch = (batches_per_epoch_ + o_.accumulation - 1) / o_.accumulation;
         total_steps_ = o_.max_steps ? o_.max_steps : per_epoch * o_.epochs;
         state_.options = to_json(o_);
+        if (comm_->size() > 1) state_.options["world_size"] = comm_->size();
     }
 
     std::uint64_t total_steps() const noexcept { return total_steps_; }
@@ -128,11 +139,12 @@ public:
         model_.mlm.bert.set_training_forwards(state_.encoder_forwards);
     }
 
-    /// @brief The masked sequences of micro-batch `index` of `epoch` (what a step trains on).
+    /// @brief The masked sequences of micro-batch `index` of `epoch` (what a step trains on;
+    /// this rank's share of them under data parallelism).
     std::vector<masked_sequence> sequences(std::uint64_t epoch, std::uint64_t index) {
         const auto& ord = order(epoch);
-        const std::size_t begin = static_cast<std::size_t>(index) * o_.batch_size;
-        const std::size_t rows = std::min(o_.batch_size, docs_.size() - begin);
+        const auto sh = distributed::share_of_batch(*comm_, index, o_.batch_size, docs_.size());
+        const std::size_t begin = sh.begin, rows = sh.rows;
         std::vector<masked_sequence> out;
         out.reserve(rows);
         for (std::size_t r = 0; r < rows; ++r) {
@@ -148,7 +160,8 @@ public:
              const std::function<void(const std::filesystem::path&)>& write_extra = {}) {
         model_.mlm.bert.training = o_.dropout;
         const step_settings settings{total_steps_, o_.accumulation, o_.lr, o_.warmup_ratio, o_.schedule, o_.max_grad_norm,
-                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints};
+                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints, comm_};
+        distributed::broadcast_parameters(*comm_, states_); // one start, whatever each rank loaded
         const auto next = [&](autograd::tape& tape, double weight) {
             if (state_.batch_in_epoch >= batches_per_epoch_) {
                 ++state_.epoch;
@@ -159,7 +172,8 @@ public:
             auto on = tape.activate();
             auto total = smae_objective(model_, batch, o_.pairs, o_.method);
             std::vector<autograd::loss_term> seeds = total.loss_terms();
-            for (auto& s : seeds) s.weight *= weight;
+            const auto shares = token_shares(batch, total);
+            for (std::size_t k = 0; k < seeds.size(); ++k) seeds[k].weight *= weight * shares[k];
             tape.backward(seeds);
             tape.clear();
             return total;
@@ -170,6 +184,32 @@ public:
     }
 
 private:
+    /// @brief Data parallelism: each term's share of the batch = this rank's predicted tokens
+    /// over all ranks' (MLM terms count encoder-masked tokens, MAE terms decoder-masked ones);
+    /// the reported values become the whole batch's (Σ share · value over ranks). 1 on one process.
+    std::vector<double> token_shares(const masked_batch<T, B>& batch, matryoshka::multi_target<T, B>& total) {
+        std::vector<double> shares(total.size(), 1.0);
+        if (comm_->is_single()) return shares;
+        const auto count = [](const nn::id_tensor<B>& labels) {
+            double n = 0;
+            for (std::size_t i = 0; i < labels.size(); ++i) n += labels.data()[i] != not_predicted;
+            return n;
+        };
+        std::vector<double> tokens{count(batch.encoder_labels), count(batch.decoder_labels)};
+        std::vector<double> all(tokens);
+        comm_->all_reduce_sum(std::span<double>(all));
+        std::vector<double> values;
+        for (std::size_t k = 0; k < total.size(); ++k) {
+            const std::size_t side = total.terms()[k].name.rfind("mae_", 0) == 0 ? 1 : 0;
+            shares[k] = all[side] > 0 ? tokens[side] / all[side] : 0.0;
+            // No tokens on this rank: its NaN mean counts for nothing; none anywhere: NaN, as on one process (the step is skipped).
+            values.push_back(all[side] == 0 ? std::numeric_limits<double>::quiet_NaN() : shares[k] > 0 ? shares[k] * total.terms()[k].value : 0.0);
+        }
+        comm_->all_reduce_sum(std::span<double>(values));
+        total.set_values(values);
+        return shares;
+    }
+
     const std::vector<std::size_t>& order(std::uint64_t epoch) {
         if (order_epoch_ != epoch || order_.empty()) {
             order_ = epoch_order(docs_.size(), o_.seed, epoch);
@@ -190,6 +230,7 @@ private:
     train_state state_;
     std::vector<std::size_t> order_;
     std::uint64_t order_epoch_ = ~std::uint64_t{0};
+    distributed::communicator* comm_;
 };
 
 } // namespace train

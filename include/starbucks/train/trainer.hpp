@@ -146,11 +146,7 @@ public:
         params_ = model_.parameters();
         states_ = register_parameters(params_, optimizer_);
         const std::size_t world = static_cast<std::size_t>(comm_->size());
-        const std::size_t global_batch = o_.batch_size * world;
-        batches_per_epoch_ = (data_.size() + global_batch - 1) / global_batch;
-        if (world > 1 && data_.size() % global_batch != 0 && data_.size() % global_batch < world) --batches_per_epoch_; // a rank would get nothing
-        if (batches_per_epoch_ == 0)
-            throw usage_error("starbucks::train::trainer", std::to_string(data_.size()) + " examples cannot be shared by " + std::to_string(world) + " processes");
+        batches_per_epoch_ = distributed::batches_per_epoch(*comm_, data_.size(), o_.batch_size);
         const std::size_t per_epoch = (batches_per_epoch_ + o_.accumulation - 1) / o_.accumulation;
         total_steps_ = o_.max_steps ? o_.max_steps : per_epoch * o_.epochs;
         state_.options = to_json(o_);
@@ -206,24 +202,8 @@ public:
     }
 
 private:
-    /// This rank's part of a batch: examples [begin, begin + rows) of the epoch's order, the
-    /// `first`-th of the batch's `global_rows`; rows_per_rank[r] is rank r's part.
-    struct share {
-        std::size_t begin = 0, rows = 0, first = 0, global_rows = 0;
-        std::vector<std::size_t> rows_per_rank;
-    };
-    share share_of(std::uint64_t index) const {
-        const std::size_t world = static_cast<std::size_t>(comm_->size());
-        const std::size_t start = static_cast<std::size_t>(index) * o_.batch_size * world;
-        share sh;
-        sh.global_rows = std::min(o_.batch_size * world, data_.size() - start);
-        for (std::size_t r = 0; r < world; ++r) sh.rows_per_rank.push_back(sh.global_rows * (r + 1) / world - sh.global_rows * r / world);
-        const std::size_t rank = static_cast<std::size_t>(comm_->rank());
-        sh.first = sh.global_rows * rank / world;
-        sh.rows = sh.rows_per_rank[rank];
-        sh.begin = start + sh.first;
-        return sh;
-    }
+    using share = distributed::batch_share;
+    share share_of(std::uint64_t index) const { return distributed::share_of_batch(*comm_, index, o_.batch_size, data_.size()); }
 
     /// @brief The retrieval loss of this rank's queries `q` against the passages `p` of every
     /// rank (gathered when there are several), its seed `weight` scaled to this rank's share of
