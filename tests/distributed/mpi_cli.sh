@@ -3,7 +3,8 @@
 # `mpiexec -n 2 starbucks train` over loopback, case by case (ctest runs each):
 #   train          2 ranks x batch 4 log the losses of 1 process x batch 8 and write one model folder
 #   different-data ranks given other files stop before anything is written, each naming rank 1
-#   resume         a 2-process checkpoint refuses 1 process; 2 resume it to bitwise the uninterrupted weights
+#   resume         2 ranks resume to bitwise the uninterrupted weights; 1 process resumes only with the same
+#                  examples per batch (1 x 8 for 2 x 4), and then logs the same losses
 #   rank-dies      SIGKILL of rank 1: the job ends non-zero within seconds, rank 0 says why, checkpoints stay
 #   hang           SIGSTOP of rank 1: rank 0 gives up after --collective-timeout with an io_error (exit 4)
 #   pretrain       SMAE pre-training: 2 ranks x batch 2 log the losses of 1 process x batch 4
@@ -67,9 +68,17 @@ resume)
     cp run/model.safetensors straight.safetensors
     "$exe" "${args[@]}" --resume run/checkpoints/checkpoint-000002 > alone.log 2>&1
     rc=$?
-    [ "$rc" = 1 ] || fail "1 process resuming a 2-process checkpoint exited $rc, not 1"
-    grep -q '^starbucks::usage_error: .*trainer_state.json: the checkpoint was written by a run of 2 process(es) and this run has 1' alone.log ||
-        fail "no usage_error naming both process counts"
+    [ "$rc" = 1 ] || fail "1 process x batch 4 resuming a 2 x 4 checkpoint exited $rc, not 1"
+    grep -q '^starbucks::usage_error: .*trainer_state.json: the checkpoint.s run had 2 process(es) x batch size 4 = 8 examples per batch and this run has 1 x 4; resume with the same examples per batch (--batch-size 8)' alone.log ||
+        fail "no usage_error naming both batches"
+    # 1 process x 8 continues the 2 x 4 run: the same batches, so the same losses up to reassociation.
+    cp -r run single && rm -f single/metrics.jsonl.tmp
+    args_single=("${common[@]}" --max-steps 4 --batch-size 8 --save-steps 1 --keep-checkpoints 4 --out single)
+    "$exe" "${args_single[@]}" --resume single/checkpoints/checkpoint-000002 > single.log 2>&1 || fail "1 process x 8 resuming exited $?"
+    paste <(losses run/metrics.jsonl) <(losses single/metrics.jsonl) > losses.tsv
+    [ "$(wc -l < losses.tsv)" = 4 ] || fail "not 4 steps after the 1-process resume"
+    awk -F'\t' '{ d = $1 - $2; if (d < 0) d = -d; if (NF != 2 || d > 1e-5 * ($1 < 0 ? -$1 : $1)) bad = 1 } END { exit bad }' losses.tsv ||
+        fail "the 1-process continuation's losses differ: $(tr '\n' ' ' < losses.tsv)"
     "$mpiexec" -n 2 "$exe" "${args[@]}" --resume run/checkpoints/checkpoint-000002 > again.log 2>&1 || fail "2 ranks resuming exited $?"
     [ "$(wc -l < run/metrics.jsonl)" = 4 ] || fail "metrics.jsonl has $(wc -l < run/metrics.jsonl) lines after the resume, not 4"
     cmp -s run/model.safetensors straight.safetensors || fail "the resumed run's weights differ from the uninterrupted run's"

@@ -122,17 +122,24 @@ TEST_CASE("distributed launched_world reads Open MPI's and PMI's variables and i
     for (const char* v : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMI_SIZE", "PMI_RANK"}) ::unsetenv(v);
 }
 
-TEST_CASE("distributed resume: a checkpoint of 2 processes is refused by 1 (and the reverse), naming both counts") {
+TEST_CASE("distributed resume: another number of processes resumes only with the same examples per batch") {
     train::train_state saved;
-    saved.options = {{"lr", 0.001}, {"world_size", 2}};
-    const nlohmann::json one_process = {{"lr", 0.001}};
-    CHECK_THROWS_WITH_AS(train::check_same_options(saved, one_process, "run/checkpoints/checkpoint-000004"),
-                         doctest::Contains("written by a run of 2 process(es) and this run has 1"), usage_error);
-    train::train_state older; // before data parallelism: no world size, one process
-    older.options = {{"lr", 0.001}};
-    CHECK_NOTHROW(train::check_same_options(older, one_process, "c"));
-    CHECK_THROWS_WITH_AS(train::check_same_options(older, {{"lr", 0.001}, {"world_size", 2}}, "c"), doctest::Contains("run of 1 process(es) and this run has 2"),
+    saved.options = {{"lr", 0.001}, {"batch_size", 4}, {"world_size", 2}};
+    CHECK_NOTHROW(train::check_same_options(saved, {{"lr", 0.001}, {"batch_size", 8}}, "c"));                       // 1 x 8
+    CHECK_NOTHROW(train::check_same_options(saved, {{"lr", 0.001}, {"batch_size", 2}, {"world_size", 4}}, "c"));    // 4 x 2
+    CHECK_THROWS_WITH_AS(train::check_same_options(saved, {{"lr", 0.001}, {"batch_size", 4}}, "run/checkpoints/checkpoint-000004"),
+                         doctest::Contains("had 2 process(es) x batch size 4 = 8 examples per batch and this run has 1 x 4; resume with the same "
+                                           "examples per batch (--batch-size 8), or start a new run from its weights with --model "
+                                           "run/checkpoints/checkpoint-000004"),
                          usage_error);
+    CHECK_THROWS_WITH_AS(train::check_same_options(saved, {{"lr", 0.002}, {"batch_size", 8}}, "c"), doctest::Contains("option \"lr\" was 0.001"),
+                         usage_error);
+    train::train_state older; // before data parallelism: no world size, one process
+    older.options = {{"lr", 0.001}, {"batch_size", 6}};
+    CHECK_NOTHROW(train::check_same_options(older, {{"lr", 0.001}, {"batch_size", 6}}, "c"));
+    CHECK_NOTHROW(train::check_same_options(older, {{"lr", 0.001}, {"batch_size", 3}, {"world_size", 2}}, "c"));
+    CHECK_THROWS_WITH_AS(train::check_same_options(older, {{"lr", 0.001}, {"batch_size", 6}, {"world_size", 4}}, "c"),
+                         doctest::Contains("this run has 4 x 6; resume with the same examples per batch, or start"), usage_error);
 }
 
 } }  // namespace test_single_process

@@ -69,22 +69,32 @@ inline train_state read_train_state(const std::filesystem::path& path) {
 }
 
 /// @brief Checks that a checkpoint's run used `options` (what trainer_state.json records).
+///
+/// The number of processes (`world_size`, absent = 1) may change when the examples per batch
+/// (batch_size × world_size) stay the same: the batches, and so the data order, are then the
+/// same, and the run continues where it stopped (bitwise only with the same world size).
 /// @throws usage_error naming the first option that differs and the file.
 inline void check_same_options(const train_state& saved, const nlohmann::json& options, const std::filesystem::path& checkpoint) {
-    // Runs before data parallelism wrote no world size: they had one process.
-    const auto saved_world = saved.options.contains("world_size") ? saved.options["world_size"] : nlohmann::json(1);
-    const auto world = options.contains("world_size") ? options["world_size"] : nlohmann::json(1);
-    if (saved_world != world)
-        throw usage_error((checkpoint / "trainer_state.json").string(),
-                          "the checkpoint was written by a run of " + saved_world.dump() + " process(es) and this run has " + world.dump() +
-                              "; resume with the same number (the data order depends on it), or start a new run from its weights with --model " +
-                              checkpoint.string());
+    const std::string file = (checkpoint / "trainer_state.json").string();
+    const auto world_of = [](const nlohmann::json& o) { return o.contains("world_size") ? o["world_size"].get<std::uint64_t>() : std::uint64_t{1}; };
+    const std::uint64_t saved_world = world_of(saved.options), world = world_of(options);
+    const bool same_world = saved_world == world;
+    if (!same_world && options.contains("batch_size")) {
+        const std::uint64_t batch = options["batch_size"].get<std::uint64_t>();
+        const std::uint64_t saved_batch = saved.options.contains("batch_size") ? saved.options["batch_size"].get<std::uint64_t>() : 0;
+        if (saved_batch * saved_world != batch * world)
+            throw usage_error(file, "the checkpoint's run had " + std::to_string(saved_world) + " process(es) x batch size " + std::to_string(saved_batch) +
+                                        " = " + std::to_string(saved_batch * saved_world) + " examples per batch and this run has " + std::to_string(world) +
+                                        " x " + std::to_string(batch) + "; resume with the same examples per batch" +
+                                        ((saved_batch * saved_world) % world == 0 ? " (--batch-size " + std::to_string(saved_batch * saved_world / world) + ")"
+                                                                                  : std::string()) +
+                                        ", or start a new run from its weights with --model " + checkpoint.string());
+    }
     for (const auto& [key, value] : options.items()) {
-        if (key == "world_size") continue;
+        if (key == "world_size" || (key == "batch_size" && !same_world)) continue;
         if (!saved.options.contains(key) || saved.options[key] != value)
-            throw usage_error((checkpoint / "trainer_state.json").string(),
-                              "option \"" + key + "\" was " + (saved.options.contains(key) ? saved.options[key].dump() : "absent") +
-                                  " in the checkpoint's run and is " + value.dump() + " now; resume with the same options");
+            throw usage_error(file, "option \"" + key + "\" was " + (saved.options.contains(key) ? saved.options[key].dump() : "absent") +
+                                        " in the checkpoint's run and is " + value.dump() + " now; resume with the same options");
     }
 }
 
