@@ -58,13 +58,14 @@ inline std::size_t batches_per_epoch(const communicator& comm, std::size_t examp
 
 /// @brief Sums the gradients of `params` over ranks, in place.
 ///
-/// Small gradients are packed into buckets of about `bucket_elements` and reduced one bucket
-/// per collective; a large one is reduced where it lies. Only parameters that have a gradient
-/// take part, and every rank must have the same ones (the same graph): checked first, a
-/// mismatch is an internal_error rather than a silent mix of tensors.
+/// A gradient of at least `in_place_elements` is reduced where it lies (copying it would cost
+/// as much as sending it); smaller ones (biases, LayerNorm) are packed into buckets of about
+/// `bucket_elements` and reduced one bucket per collective. Only parameters that have a
+/// gradient take part, and every rank must have the same ones (the same graph): checked first,
+/// a mismatch is an internal_error rather than a silent mix of tensors.
 template <class T, class B>
 void all_reduce_gradients(communicator& comm, const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params,
-                          std::size_t bucket_elements = std::size_t{1} << 20) {
+                          std::size_t bucket_elements = std::size_t{1} << 20, std::size_t in_place_elements = std::size_t{1} << 16) {
     static_assert(B::host_accessible, "starbucks::distributed::all_reduce_gradients: the MPI path moves host memory");
     if (comm.is_single()) return;
     std::uint64_t signature = 1469598103934665603ull; // FNV-1a over (index, size) of the parameters with gradients
@@ -93,7 +94,7 @@ void all_reduce_gradients(communicator& comm, const std::vector<std::shared_ptr<
         if (!p->has_grad()) continue;
         const std::size_t n = p->lay().size();
         T* grad = p->grad_data();
-        if (n >= bucket_elements) {
+        if (n >= in_place_elements) {
             comm.all_reduce_sum(std::span<T>(grad, n));
             continue;
         }
