@@ -86,6 +86,9 @@ resume)
 rank-dies | hang)
     extra=()
     [ "$case_name" = hang ] && extra=(--collective-timeout 3)
+    # mpirun answers a dead rank with SIGTERM to the others and SIGKILL 1 s later; rank 0 needs
+    # 0.5 s to report. 3 s keeps a loaded CI machine from turning that into a race.
+    export OMPI_MCA_odls_base_sigkill_timeout=3
     "$mpiexec" -n 2 "$exe" "${common[@]}" --max-steps 100000000 --batch-size 4 --save-steps 200 "${extra[@]}" --out run > run.log 2>&1 &
     job=$!
     wait_checkpoint run/checkpoints || fail "no checkpoint within 120 s"
