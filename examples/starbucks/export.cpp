@@ -418,12 +418,13 @@ int run_export(const export_options& o) {
 
     // model.safetensors: what the N-layer encoder uses (values as loaded: F32), plus the pooler.
     std::vector<sb::io::tensor_entry> entries;
-    for (const auto& [name, value] : m.encoder.parameters()) {
+    for (const auto& entry : m.encoder.parameters()) { // not a structured binding: clang 14 cannot capture one in the lambda
+        const std::string& name = entry.first;
         if (name.rfind("encoder.layer.", 0) == 0) {
             const std::size_t index = std::stoul(name.substr(14));
             if (index >= layers) continue;
         }
-        std::visit([&](const auto& v) { entries.push_back(sb::io::make_entry(name, v.value())); }, value);
+        std::visit([&](const auto& v) { entries.push_back(sb::io::make_entry(name, v.value())); }, entry.second);
     }
     const std::size_t c = config.hidden_size;
     if (const auto w = stored_name(m.weights, "pooler.dense.weight"), b = stored_name(m.weights, "pooler.dense.bias"); w && b) {

@@ -206,7 +206,8 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
         std::fprintf(stderr, "pretrain: %llu non-finite step(s) skipped\n", static_cast<unsigned long long>(trainer.state().skipped_steps));
     // The model folder: BertForMaskedLM weights only (the MAE decoder stays in the checkpoints).
     std::vector<sb::io::tensor_entry> weights;
-    for (const auto& [name, value] : model.mlm.parameters()) std::visit([&](const auto& v) { weights.push_back(sb::io::make_entry(name, v.value())); }, value);
+    for (const auto& entry : model.mlm.parameters()) // not a structured binding: clang 14 cannot capture one in the lambda
+        std::visit([&](const auto& v) { weights.push_back(sb::io::make_entry(entry.first, v.value())); }, entry.second);
     sb::io::save_safetensors(out / "model.safetensors", weights, {{"format", "pt"}});
     write_side_files(src, out, recorded);
 }
