@@ -99,8 +99,10 @@ int main(int argc, char** argv) {
         if (app.got_subcommand("pretrain")) return cli::run_pretrain(pretrain);
         throw starbucks::internal_error("command line", "no subcommand ran");
     } catch (const starbucks::train::interrupted& e) {
-        print_error(std::string("starbucks::interrupted: ") + e.what() + "; continue with --resume latest");
-        return 128 + e.signal; // every process stopped at the same step: a clean exit
+        // Every process stopped at the same step, a clean exit; rank 0, which wrote the checkpoint, says so.
+        if (const auto* world = cli::opened_world(); !world || world->rank() == 0)
+            print_error(std::string("starbucks::interrupted: ") + e.what() + "; continue with --resume latest");
+        return 128 + e.signal;
     } catch (const starbucks::error& e) {
         print_error(e.what());
         return failed(starbucks::exit_code(e.kind()));

@@ -7,6 +7,7 @@
 #                  examples per batch (1 x 8 for 2 x 4), and then logs the same losses
 #   rank-dies      SIGKILL of rank 1: the job ends non-zero within seconds, rank 0 says why, checkpoints stay
 #   hang           SIGSTOP of rank 1: rank 0 gives up after --collective-timeout with an io_error (exit 4)
+#   interrupt      SIGINT to both ranks: they stop at the same step, rank 0 commits a checkpoint and says so once
 #   pretrain       SMAE pre-training: 2 ranks x batch 2 log the losses of 1 process x batch 4
 # Usage: mpi_cli.sh CASE MPIEXEC STARBUCKS TESTS_DIR WORK_DIR
 set -uo pipefail
@@ -109,6 +110,21 @@ rank-dies | hang)
     fi
     latest=$(ls -d run/checkpoints/checkpoint-* | tail -1)
     "$exe" inspect --model "$latest" > inspect.log 2>&1 || fail "the last checkpoint $latest does not load"
+    ;;
+interrupt)
+    "$mpiexec" -n 2 "$exe" "${common[@]}" --max-steps 100000000 --batch-size 4 --save-steps 100000000 --out run > run.log 2>&1 &
+    job=$!
+    for _ in $(seq 1 600); do [ -s run/metrics.jsonl ] && break; sleep 0.1; done
+    [ -s run/metrics.jsonl ] || fail "no step within 60 s"
+    for p in $(pgrep -f "starbucks train --model"); do kill -INT "$p"; done # SIGINT to both ranks, as a launcher that forwards it does
+    for _ in $(seq 1 600); do kill -0 "$job" 2> /dev/null || break; sleep 0.1; done
+    if kill -0 "$job" 2> /dev/null; then kill -KILL "$job"; pkill -KILL -f "starbucks train --model"; fail "still running 60 s after SIGINT"; fi
+    wait "$job"
+    [ "$(grep -c '^starbucks::interrupted: interrupted after step [0-9]*; checkpoint run/checkpoints/checkpoint-[0-9]* committed' run.log)" = 1 ] ||
+        fail "not exactly one interrupted line (rank 0's)"
+    step=$(sed -n 's/^starbucks::interrupted: interrupted after step \([0-9]*\);.*/\1/p' run.log)
+    [ "$(wc -l < run/metrics.jsonl)" = "$step" ] || fail "metrics.jsonl has $(wc -l < run/metrics.jsonl) lines, the checkpoint step is $step"
+    "$exe" inspect --model "$(ls -d run/checkpoints/checkpoint-* | tail -1)" > inspect.log 2>&1 || fail "the committed checkpoint does not load"
     ;;
 pretrain)
     corpus="$tests/cli/sentences.txt"
