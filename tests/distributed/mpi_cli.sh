@@ -21,9 +21,21 @@ common=(train --model "$model" --train "$data" --backend reference --no-dropout)
 
 fail() { echo "FAIL ($case_name): $*"; for f in *.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
 
-# The PID of rank $1 of a running mpiexec job (its environment says OMPI_COMM_WORLD_RANK).
-rank_pid() {
+# This case's rank processes: `starbucks` (not mpiexec, whose command line names it too) started
+# in this folder (other tests may run starbucks at the same time).
+here=$(pwd -P)
+my_ranks() {
     for p in $(pgrep -f "starbucks train --model"); do
+        [ "$(cat "/proc/$p/comm" 2> /dev/null)" = starbucks ] && [ "$(readlink "/proc/$p/cwd")" = "$here" ] && echo "$p"
+    done
+    return 0
+}
+# Whatever happens, leave no process of this case behind.
+job=""
+trap 'kill -KILL $job $(my_ranks) 2> /dev/null' EXIT
+# The PID of rank $1 of this case's mpiexec job (its environment says OMPI_COMM_WORLD_RANK).
+rank_pid() {
+    for p in $(my_ranks); do
         if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then echo "$p"; return 0; fi
     done
     return 1
@@ -97,7 +109,7 @@ rank-dies | hang)
     start=$(date +%s)
     if [ "$case_name" = hang ]; then kill -STOP "$victim"; else kill -KILL "$victim"; fi
     for _ in $(seq 1 600); do kill -0 "$job" 2> /dev/null || break; sleep 0.1; done
-    if kill -0 "$job" 2> /dev/null; then kill -KILL "$job"; pkill -KILL -f "starbucks train --model"; fail "still running 60 s after rank 1 was stopped"; fi
+    kill -0 "$job" 2> /dev/null && fail "still running 60 s after rank 1 was stopped"
     wait "$job"
     rc=$?
     echo "mpiexec ended $(($(date +%s) - start)) s after rank 1 was hit, exit $rc"
@@ -116,9 +128,11 @@ interrupt)
     job=$!
     for _ in $(seq 1 600); do [ -s run/metrics.jsonl ] && break; sleep 0.1; done
     [ -s run/metrics.jsonl ] || fail "no step within 60 s"
-    for p in $(pgrep -f "starbucks train --model"); do kill -INT "$p"; done # SIGINT to both ranks, as a launcher that forwards it does
+    ranks=$(my_ranks)
+    [ "$(echo $ranks | wc -w)" = 2 ] || fail "not 2 rank processes: $ranks"
+    kill -INT $ranks # SIGINT to both ranks, as a launcher that forwards it does
     for _ in $(seq 1 600); do kill -0 "$job" 2> /dev/null || break; sleep 0.1; done
-    if kill -0 "$job" 2> /dev/null; then kill -KILL "$job"; pkill -KILL -f "starbucks train --model"; fail "still running 60 s after SIGINT"; fi
+    kill -0 "$job" 2> /dev/null && fail "still running 60 s after SIGINT"
     wait "$job"
     [ "$(grep -c '^starbucks::interrupted: interrupted after step [0-9]*; checkpoint run/checkpoints/checkpoint-[0-9]* committed' run.log)" = 1 ] ||
         fail "not exactly one interrupted line (rank 0's)"
