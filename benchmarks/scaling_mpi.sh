@@ -8,13 +8,7 @@
 #            bandwidth) costs without any communication; 2 x B against it isolates our overhead
 # Step time = (elapsed at the last step - elapsed at step 2) / (steps - 2), from metrics.jsonl.
 # Usage: [STARBUCKS_SCALING_ARGS="--max-length 16"] benchmarks/scaling_mpi.sh STARBUCKS MODEL_DIR [B] [STEPS] [REPEATS]
-set -euo pipefail
-exe=$1 model=$2 batch=${3:-16} steps=${4:-12} repeats=${5:-3}
-data="$(dirname "$0")/../examples/data/stsb-train.tsv"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-args=(train --model "$model" --train "$data" --no-dropout --threads 1 --max-steps "$steps" --pairs 2:64,4:128,6:384 ${STARBUCKS_SCALING_ARGS:-})
+source "$(dirname "$0")/mpi_common.sh"
 
 step_time() { # metrics.jsonl -> seconds per step after warm-up
     awk -v n="$steps" '{ match($0, /"elapsed_s":[0-9.e+-]+/); e = substr($0, RSTART + 12, RLENGTH - 12); if (NR == 2) a = e; if (NR == n) b = e }

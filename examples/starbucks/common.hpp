@@ -143,6 +143,7 @@ struct train_options {
     std::int64_t grad_cache_chunk = 0;    // 0: off
     std::string max_memory;               // empty: the memory available now
     double collective_timeout = 600;      // seconds a multi-process collective may wait
+    std::string overlap = "auto";         // gradient sum during backward: auto, on, off
     const CLI::Option* kl_weight_flag = nullptr;
 };
 void add_train(CLI::App& app, train_options& o);
@@ -176,6 +177,7 @@ struct pretrain_options {
     std::string resume;
     std::string max_memory;          // empty: the memory available now
     double collective_timeout = 600; // seconds a multi-process collective may wait
+    std::string overlap = "auto";    // gradient sum during backward: auto, on, off
     bool skip_bad_lines = false;
     bool stop_on_non_finite = false;
     bool quiet = false;

@@ -68,6 +68,11 @@ void add_pretrain(CLI::App& app, pretrain_options& o) {
     cmd->add_option("--max-memory", o.max_memory,
                     "Refuse to start when the estimated peak memory exceeds this (e.g. 8G, 512MB; default: the memory available now)");
     cmd->add_option("--resume", o.resume, "latest (the newest checkpoint under --out) or a checkpoint folder");
+    cmd->add_option("--overlap", o.overlap,
+                    "Under mpirun: sum the gradients over processes during the backward pass (on), after it (off), or on only when some "
+                    "processes run on other machines (auto)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "on", "off"}));
     cmd->add_flag("--skip-bad-lines", o.skip_bad_lines, "Skip corpus lines with invalid UTF-8 (counted) instead of stopping");
     cmd->add_flag("--stop-on-non-finite", o.stop_on_non_finite, "Stop at a NaN/inf step instead of skipping it (METHOD.md skips)");
     cmd->add_flag("--quiet", o.quiet, "No progress output");
@@ -255,6 +260,7 @@ int run_pretrain(const pretrain_options& in) {
     po.max_grad_norm = o.max_grad_norm;
     po.dropout = !o.no_dropout;
     po.skip_non_finite = !o.stop_on_non_finite;
+    po.overlap_gradient_sum = overlap_gradient_sum(o.overlap);
     po.save_steps = o.save_steps;
     po.keep_checkpoints = positive("--keep-checkpoints", o.keep_checkpoints);
     po.seed = o.seed;

@@ -47,10 +47,13 @@ public:
     void write(const sb::train::step_report& r, double seconds) {
         nlohmann::json terms = nlohmann::json::object();
         for (const auto& t : r.terms) terms[t.name] = t.value;
-        out_ << nlohmann::json{{"step", r.step}, {"epoch", r.epoch}, {"lr", r.lr}, {"loss", r.loss}, {"grad_norm", r.grad_norm},
-                     {"skipped", r.skipped}, {"terms", terms}, {"elapsed_s", seconds}}
-                    .dump()
-             << '\n';
+        nlohmann::json line{{"step", r.step}, {"epoch", r.epoch}, {"lr", r.lr}, {"loss", r.loss}, {"grad_norm", r.grad_norm},
+                            {"skipped", r.skipped}, {"terms", terms}, {"elapsed_s", seconds}};
+        if (r.gradient_sum_s > 0) { // under mpirun: what summing the gradients over processes cost
+            line["gradient_sum_s"] = r.gradient_sum_s;
+            line["gradient_sum_during_backward_s"] = r.gradient_sum_during_backward_s;
+        }
+        out_ << line.dump() << '\n';
         out_.flush();
         if (!out_) throw sb::io_error(path_.string(), "write failed");
     }

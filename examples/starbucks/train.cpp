@@ -97,6 +97,11 @@ void add_train(CLI::App& app, train_options& o) {
     cmd->add_option("--collective-timeout", o.collective_timeout,
                     "Under mpirun: seconds a process waits for the others in a collective before giving up with an error")
         ->capture_default_str();
+    cmd->add_option("--overlap", o.overlap,
+                    "Under mpirun: sum the gradients over processes during the backward pass (on), after it (off), or on only when some "
+                    "processes run on other machines (auto)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "on", "off"}));
     cmd->add_flag("--skip-bad-rows", o.skip_bad_rows, "Skip malformed data rows (counted) instead of stopping at the first");
     cmd->add_flag("--skip-non-finite", o.skip_non_finite, "Skip a step whose loss or gradient is NaN/inf (counted) instead of stopping");
     cmd->set_config("--config", "", "TOML or INI file of option values (keys as the flags without --); flags on the command line win");
@@ -355,6 +360,7 @@ int run_train(const train_options& in) {
     to.max_grad_norm = o.max_grad_norm;
     to.dropout = !o.no_dropout;
     to.skip_non_finite = o.skip_non_finite;
+    to.overlap_gradient_sum = overlap_gradient_sum(o.overlap);
     to.save_steps = o.save_steps;
     to.keep_checkpoints = positive("--keep-checkpoints", o.keep_checkpoints);
     to.seed = o.seed;

@@ -73,6 +73,16 @@ inline void end_world_after_error(int exit_code) {
     (void)exit_code;
 }
 
+/// @brief Whether the gradient sum runs during the backward pass: `on`, `off`, or `auto` — on
+/// only when some processes run on other machines, where a network card moves the bytes while
+/// the cores compute. On one machine the same cores would make the copies, and overlapping
+/// measured no faster there (docs/distributed.md).
+inline bool overlap_gradient_sum(const std::string& mode) {
+    if (mode != "auto") return mode == "on";
+    const auto launch = sb::distributed::launched_world();
+    return launch && launch->local_size < launch->size;
+}
+
 /// @brief The CPU threads of each of the world's processes when neither --threads nor the
 /// environment says: the cores shared by the processes on this machine.
 inline std::int64_t threads_per_process(std::int64_t requested) {

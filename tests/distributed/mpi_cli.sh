@@ -56,15 +56,19 @@ losses() { sed -n 's/.*"loss":\([^,]*\),.*/\1/p' "$1"; }
 case "$case_name" in
 train)
     "$exe" "${common[@]}" --max-steps 3 --batch-size 8 --out one > one.log 2>&1 || fail "1 process exited $?"
-    "$mpiexec" -n 2 "$exe" "${common[@]}" --max-steps 3 --batch-size 4 --out two > two.log 2>&1 || fail "2 ranks exited $?"
+    "$mpiexec" -n 2 "$exe" "${common[@]}" --max-steps 3 --batch-size 4 --overlap on --out two > two.log 2>&1 || fail "2 ranks exited $?"
+    "$mpiexec" -n 2 "$exe" "${common[@]}" --max-steps 3 --batch-size 4 --overlap off --out after > after.log 2>&1 || fail "2 ranks (--overlap off) exited $?"
     [ -f two/model.safetensors ] || fail "no model.safetensors"
     [ "$(wc -l < two/metrics.jsonl)" = 3 ] || fail "metrics.jsonl has $(wc -l < two/metrics.jsonl) lines, not 3 (rank 0 alone writes)"
     grep -q "2 processes over MPI" two.log || fail "no line naming the 2 processes"
+    [ "$(grep -c '"gradient_sum_s"' two/metrics.jsonl)" = 3 ] || fail "metrics.jsonl does not record the gradient sum's cost"
     paste <(losses one/metrics.jsonl) <(losses two/metrics.jsonl) > losses.tsv
     awk -F'\t' '{ d = $1 - $2; if (d < 0) d = -d; if (NF != 2 || d > 1e-5 * ($1 < 0 ? -$1 : $1)) bad = 1 } END { exit bad }' losses.tsv ||
         fail "losses differ: $(tr '\n' ' ' < losses.tsv)"
+    # Two ranks sum a + b either way: overlapping the sum with backward changes no bit.
+    cmp -s two/model.safetensors after/model.safetensors || fail "the model differs with the gradient sum during and after backward"
     "$exe" embed --model two --input "$tests/cli/sentences.txt" --output vectors.tsv > embed.log 2>&1 || fail "embed on the model exited $?"
-    echo "ok: losses of 1 process x 8 and 2 ranks x 4: $(tr '\n' ' ' < losses.tsv)"
+    echo "ok: losses of 1 process x 8 and 2 ranks x 4: $(tr '\n' ' ' < losses.tsv); the same model with --overlap on and off"
     ;;
 different-data)
     head -20 "$data" > other.tsv
@@ -144,7 +148,7 @@ pretrain)
     corpus="$tests/cli/sentences.txt"
     pt=(pretrain --init "$model" --corpus "$corpus" --steps 2 --max-length 16 --backend reference --no-dropout)
     "$exe" "${pt[@]}" --batch-size 4 --out one > one.log 2>&1 || fail "1 process exited $?"
-    "$mpiexec" -n 2 "$exe" "${pt[@]}" --batch-size 2 --out two > two.log 2>&1 || fail "2 ranks exited $?"
+    "$mpiexec" -n 2 "$exe" "${pt[@]}" --batch-size 2 --overlap on --out two > two.log 2>&1 || fail "2 ranks exited $?"
     [ -f two/model.safetensors ] || fail "no model.safetensors"
     grep -q "2 processes over MPI" two.log || fail "no line naming the 2 processes"
     paste <(losses one/metrics.jsonl) <(losses two/metrics.jsonl) > losses.tsv

@@ -52,6 +52,16 @@ inline starbucks::nn::bert_config small_config() {
     return c;
 }
 
+/// STS SRL on small_config(): pairs 1:4, 2:8, 3:16, texts cut to 24 tokens, dropout off.
+inline starbucks::train::trainer_options small_sts_options(std::size_t batch_size) {
+    starbucks::train::trainer_options o;
+    o.objective.pairs = starbucks::matryoshka::pair_list::parse("1:4,2:8,3:16");
+    o.batch_size = batch_size;
+    o.max_length = 24;
+    o.dropout = false;
+    return o;
+}
+
 /// Every weight of a model (anything with parameters()), concatenated in parameter order.
 template <class Model>
 std::vector<float> weights_of(const Model& m) {

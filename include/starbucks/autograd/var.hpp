@@ -82,7 +82,9 @@ namespace detail {
 template <class... V>
 tape* recording_for(const V&... inputs) {
     tape* t = tape::recording();
-    return t && (inputs.requires_grad() || ...) ? t : nullptr;
+    if (!t || !(inputs.requires_grad() || ...)) return nullptr;
+    if (t->listener()) (t->note_use(inputs.state().get()), ...);
+    return t;
 }
 
 /// Wraps an op's output tensor; records `rule(out_state)` when a tape is recording.

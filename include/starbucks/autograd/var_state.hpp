@@ -2,6 +2,8 @@
 // autograd::var_state: what stands behind a variable: its (possibly shared) storage, layout and gradient.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -21,6 +23,10 @@ public:
     virtual shape dims() const noexcept = 0;
 
     bool requires_grad = false;
+    /// Where this value was first an input of a recorded op: node `first_use` of the tape pass
+    /// `use_pass` (written only while a tape tracks uses, see tape::listen).
+    std::uint64_t use_pass = 0;
+    std::size_t first_use = 0;
 };
 
 /// @brief A value of element type T on backend B: storage shared with the views taken of it,

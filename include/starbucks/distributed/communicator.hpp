@@ -43,6 +43,16 @@ public:
     /// of bytes rank r sends (known to every rank), and all.size() their sum.
     virtual void all_gather(std::span<const std::byte> mine, std::span<std::byte> all, std::span<const std::size_t> counts) = 0;
 
+    /// @brief Starts an in-place sum over ranks, completed by wait_all(); `values` must stay
+    /// untouched until then. Started sums complete in the order they were started, apart from
+    /// the blocking collectives above. A transport that cannot overlap sums before returning.
+    virtual void start_all_reduce_sum(std::span<float> values) { all_reduce_sum(values); }
+    virtual void start_all_reduce_sum(std::span<double> values) { all_reduce_sum(values); }
+    /// Advances the started sums without waiting (MPI moves them only inside its calls).
+    virtual void progress() {}
+    /// Waits until every started sum has completed.
+    virtual void wait_all() {}
+
     bool is_single() const noexcept { return size() == 1; }
 };
 

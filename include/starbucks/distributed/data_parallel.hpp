@@ -56,6 +56,23 @@ inline std::size_t batches_per_epoch(const communicator& comm, std::size_t examp
     return n;
 }
 
+namespace detail {
+/// @brief Throws internal_error unless every rank marks the same parameters (compared by an
+/// FNV-1a hash of index and size): a data-parallel step needs the same graph on every rank.
+template <class T, class B, class Marked>
+void check_same_parameters(communicator& comm, const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params, Marked&& marked,
+                           const char* where) {
+    std::uint64_t signature = 1469598103934665603ull;
+    for (std::size_t i = 0; i < params.size(); ++i)
+        if (marked(i))
+            for (const std::uint64_t v : {std::uint64_t(i), std::uint64_t(params[i]->lay().size())}) signature = (signature ^ v) * 1099511628211ull;
+    const auto signatures = all_gather_one(comm, signature);
+    for (std::size_t r = 0; r < signatures.size(); ++r)
+        if (signatures[r] != signatures[0])
+            throw internal_error(where, "rank " + std::to_string(r) + " has gradients for other parameters than rank 0 (the ranks ran different graphs)");
+}
+} // namespace detail
+
 /// @brief Sums the gradients of `params` over ranks, in place.
 ///
 /// A gradient of at least `in_place_elements` is reduced where it lies (copying it would cost
@@ -68,15 +85,7 @@ void all_reduce_gradients(communicator& comm, const std::vector<std::shared_ptr<
                           std::size_t bucket_elements = std::size_t{1} << 20, std::size_t in_place_elements = std::size_t{1} << 16) {
     static_assert(B::host_accessible, "starbucks::distributed::all_reduce_gradients: the MPI path moves host memory");
     if (comm.is_single()) return;
-    std::uint64_t signature = 1469598103934665603ull; // FNV-1a over (index, size) of the parameters with gradients
-    for (std::size_t i = 0; i < params.size(); ++i)
-        if (params[i]->has_grad())
-            for (const std::uint64_t v : {std::uint64_t(i), std::uint64_t(params[i]->lay().size())}) signature = (signature ^ v) * 1099511628211ull;
-    const auto signatures = all_gather_one(comm, signature);
-    for (std::size_t r = 0; r < signatures.size(); ++r)
-        if (signatures[r] != signatures[0])
-            throw internal_error("starbucks::distributed::all_reduce_gradients",
-                                 "rank " + std::to_string(r) + " has gradients for other parameters than rank 0 (the ranks ran different graphs)");
+    detail::check_same_parameters(comm, params, [&](std::size_t i) { return params[i]->has_grad(); }, "starbucks::distributed::all_reduce_gradients");
     std::vector<T> bucket;
     std::vector<std::pair<T*, std::size_t>> members; // where each packed gradient goes back
     const auto flush = [&] {

@@ -49,13 +49,18 @@ public:
         MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
         check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
         MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+        check(MPI_Comm_dup(MPI_COMM_WORLD, &started_comm_), "MPI_Comm_dup");
+        MPI_Comm_set_errhandler(started_comm_, MPI_ERRORS_RETURN);
         MPI_Comm_rank(comm_, &rank_);
         MPI_Comm_size(comm_, &size_);
     }
     mpi_communicator(const mpi_communicator&) = delete;
     mpi_communicator& operator=(const mpi_communicator&) = delete;
     ~mpi_communicator() override {
-        if (broken_) return; // abort() is the way out of a broken group; finalising could block
+        // abort() is the way out of a broken group, or of one with sums still in flight (an
+        // exception cut a step short); finalising could block.
+        if (broken_ || next_started_ < started_.size()) return;
+        MPI_Comm_free(&started_comm_);
         MPI_Comm_free(&comm_);
         if (owns_mpi_) MPI_Finalize();
     }
@@ -92,6 +97,24 @@ public:
 
     void all_reduce_sum(std::span<float> values) override { reduce(values.data(), values.size(), MPI_FLOAT); }
     void all_reduce_sum(std::span<double> values) override { reduce(values.data(), values.size(), MPI_DOUBLE); }
+
+    /// Started sums run on a communicator of their own, so the blocking collectives issued
+    /// while they are in flight (a gather's backward) cannot be matched with them.
+    void start_all_reduce_sum(std::span<float> values) override { start(values.data(), values.size(), MPI_FLOAT); }
+    void start_all_reduce_sum(std::span<double> values) override { start(values.data(), values.size(), MPI_DOUBLE); }
+    void progress() override {
+        while (next_started_ < started_.size()) {
+            int done = 0;
+            check(MPI_Test(&started_[next_started_], &done, MPI_STATUS_IGNORE), "all_reduce (started)");
+            if (!done) return;
+            ++next_started_;
+        }
+    }
+    void wait_all() override {
+        for (; next_started_ < started_.size(); ++next_started_) wait(started_[next_started_], "all_reduce (started)");
+        started_.clear();
+        next_started_ = 0;
+    }
 
     void broadcast(std::span<std::byte> bytes, int root) override {
         if (root < 0 || root >= size_) throw usage_error("starbucks::distributed::mpi_communicator", "broadcast from rank " + std::to_string(root) + " of " + std::to_string(size_));
@@ -142,6 +165,17 @@ private:
         }
     }
 
+    void start(void* data, std::size_t count, MPI_Datatype type) {
+        const std::size_t element = type == MPI_FLOAT ? sizeof(float) : sizeof(double);
+        for (std::size_t done = 0; done < count; done += chunk_limit) {
+            MPI_Request request;
+            check(MPI_Iallreduce(MPI_IN_PLACE, static_cast<char*>(data) + done * element, static_cast<int>(std::min(chunk_limit, count - done)), type,
+                                 MPI_SUM, started_comm_, &request),
+                  "all_reduce (started)");
+            started_.push_back(request);
+        }
+    }
+
     std::string who() const { return "rank " + std::to_string(rank_) + " of " + std::to_string(size_); }
 
     void check(int code, const char* what) {
@@ -184,6 +218,9 @@ private:
     }
 
     MPI_Comm comm_ = MPI_COMM_NULL;
+    MPI_Comm started_comm_ = MPI_COMM_NULL;
+    std::vector<MPI_Request> started_; // completed ones are MPI_REQUEST_NULL
+    std::size_t next_started_ = 0;     // the first not known complete
     int rank_ = 0;
     int size_ = 1;
     bool owns_mpi_ = false;

@@ -22,6 +22,7 @@
 #include "../core/rng.hpp"
 #include "../distributed/communicator.hpp"
 #include "../distributed/data_parallel.hpp"
+#include "../distributed/gradient_reducer.hpp"
 #include "../matryoshka/multi_target.hpp"
 #include "../nn/module.hpp"
 #include "../optim/adamw.hpp"
@@ -43,6 +44,9 @@ struct step_report {
     double grad_norm = 0;    ///< before clipping
     bool skipped = false;    ///< non-finite and skipped (no update)
     std::vector<matryoshka::term_report> terms; ///< averaged over micro-batches
+    /// Several ranks: seconds the gradient sum cost this step after backward and during it (its
+    /// start-up check and polling), waiting for the other ranks included; zero on one process.
+    double gradient_sum_s = 0, gradient_sum_during_backward_s = 0;
 };
 
 /// True for a parameter AdamW should not decay: biases and LayerNorm gains/shifts.
@@ -73,6 +77,8 @@ struct step_settings {
     /// Data parallelism: the ranks whose gradients are summed every step (null: this process
     /// alone). Only rank 0 passes a checkpoint folder; every rank stops at the same step.
     distributed::communicator* comm = nullptr;
+    /// Start summing gradient buckets during the last backward of a step (false: after it).
+    bool overlap_gradient_sum = true;
 };
 
 /// Registers every parameter with `optimizer` (biases and LayerNorm without decay) and returns their states.
@@ -90,7 +96,9 @@ std::vector<std::shared_ptr<autograd::var_state<T, B>>> register_parameters(cons
 /// @brief Runs optimizer steps from `state.step` to `s.total_steps`.
 ///
 /// `micro_batch(tape, weight)` runs the forward and backward of the next micro-batch (seeding
-/// its loss with `weight`) and returns its multi-target; `forwards()` reads the model's dropout
+/// its loss with `weight`) and returns its multi-target; with several ranks, the tape's listener
+/// (the gradient sum) is attached for the last micro-batch, and a micro-batch that runs more
+/// than one backward pass must detach it for all but the last; `forwards()` reads the model's dropout
 /// counter after a step, which `state.encoder_forwards` records. `on_step` sees every step;
 /// checkpoints go under `checkpoints` (when not empty) every save_steps and at the end, with
 /// `write_extra(dir)` adding files. After request_stop() the loop finishes the step, commits a
@@ -107,11 +115,17 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
     autograd::tape tape;
     tape.keep_intermediate_grads(false); // nothing here reads them: free each once it is used
     const double w = 1.0 / double(s.accumulation);
+    // Data parallel: the gradient sum starts bucket by bucket during the last backward of a step.
+    std::optional<distributed::gradient_reducer<T, B>> reducer;
+    if (s.comm && !s.comm->is_single()) reducer.emplace(*s.comm, states);
+    const bool overlap = reducer && s.overlap_gradient_sum;
     while (state.step < s.total_steps) {
         step_report report{state.step + 1, s.total_steps, state.epoch, lr(state.step), 0, 0, false, {}};
         std::optional<std::string> bad;
         for (std::size_t micro = 0; micro < s.accumulation; ++micro) {
+            tape.listen(overlap && micro + 1 == s.accumulation ? &*reducer : nullptr);
             const matryoshka::multi_target<T, B> total = micro_batch(tape, w);
+            tape.listen(nullptr);
             report.loss += w * total.total();
             if (micro == 0) {
                 report.terms = total.terms();
@@ -122,9 +136,11 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
             if (!bad)
                 if (const auto* t = total.first_non_finite()) bad = "loss term " + t->name + " is " + std::to_string(t->value);
         }
-        if (s.comm && !s.comm->is_single()) {
+        if (reducer) {
             autograd::profiler::section timed("all_reduce_gradients");
-            distributed::all_reduce_gradients(*s.comm, states);
+            reducer->finish();
+            report.gradient_sum_s = reducer->last_report().finish_s;
+            report.gradient_sum_during_backward_s = reducer->last_report().during_s;
         }
         {
             autograd::profiler::section timed("clip_grad_norm");

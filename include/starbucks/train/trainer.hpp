@@ -68,6 +68,7 @@ struct trainer_options {
     double max_grad_norm = 1.0;       ///< 0 disables clipping
     bool dropout = true;
     bool skip_non_finite = false;     ///< skip a NaN/inf step instead of stopping
+    bool overlap_gradient_sum = true; ///< with several ranks: sum gradients during backward, not after
     std::size_t save_steps = 0;       ///< checkpoint every K steps (0: only at the end)
     std::size_t keep_checkpoints = 2;
     std::uint64_t seed = 42;          ///< data order and dropout masks (the model's init has its own)
@@ -176,7 +177,7 @@ public:
              const std::function<void(const std::filesystem::path&)>& write_extra = {}) {
         model_.training = o_.dropout;
         const step_settings settings{total_steps_, o_.accumulation, o_.lr, o_.warmup_ratio, o_.schedule, o_.max_grad_norm,
-                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints, comm_};
+                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints, comm_, o_.overlap_gradient_sum};
         distributed::broadcast_parameters(*comm_, states_); // one start, whatever each rank loaded
         const auto next = [&](autograd::tape& tape, double weight) {
             if (state_.batch_in_epoch >= batches_per_epoch_) {
@@ -192,9 +193,11 @@ public:
 
     /// @brief The loss of micro-batch `index` of `epoch` (this run's data order), its gradients
     /// accumulated into the model's parameters; no optimizer step (for custom loops and checks).
-    matryoshka::multi_target<T, B> backward_batch(std::uint64_t epoch, std::uint64_t index) {
+    /// `heard` (e.g. a distributed::gradient_reducer) hears the backward pass that finishes them.
+    matryoshka::multi_target<T, B> backward_batch(std::uint64_t epoch, std::uint64_t index, autograd::gradient_listener* heard = nullptr) {
         if (index >= batches_per_epoch_) throw usage_error("starbucks::train::trainer", "batch " + std::to_string(index) + " is past the epoch's " + std::to_string(batches_per_epoch_));
         autograd::tape tape;
+        tape.listen(heard);
         model_.training = o_.dropout;
         auto total = micro_batch(tape, epoch, index, 1.0);
         model_.training = false;
@@ -262,6 +265,9 @@ private:
         namespace ag = autograd;
         const std::size_t layers = layers_needed(o_.objective, model_.n_layers());
         const std::size_t width = model_.config.hidden_size;
+        // Several backward passes: the listener (the gradient sum over ranks) hears only the last.
+        autograd::gradient_listener* const heard = tape.listener();
+        tape.listen(nullptr);
         struct chunk {
             std::span<const std::string_view> texts;
             std::size_t max_length;
@@ -318,6 +324,7 @@ private:
             const auto& leaves = is_query ? q : p;
             std::size_t& row = is_query ? row_q : row_p;
             model_.set_training_forwards(c.forward);
+            if (&c == &chunks.back()) tape.listen(heard);
             auto on = tape.activate();
             const auto cls = encode(c);
             std::optional<ag::var<T, extents<>, B>> surrogate;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <starbucks/distributed/all_gather.hpp>
 #include <starbucks/distributed/consensus.hpp>
 #include <starbucks/distributed/data_parallel.hpp>
+#include <starbucks/distributed/gradient_reducer.hpp>
 #include <starbucks/distributed/mpi_communicator.hpp>
 #include <starbucks/train/pretrainer.hpp>
 #include <starbucks/train/trainer.hpp>
@@ -28,7 +30,7 @@ namespace {
 using namespace starbucks;
 namespace ag = starbucks::autograd;
 namespace mt = starbucks::matryoshka;
-using train_testing::bert_tokenizer, train_testing::small_config, train_testing::stsb_test_rows;
+using train_testing::bert_tokenizer, train_testing::small_config, train_testing::small_sts_options, train_testing::stsb_test_rows;
 
 distributed::mpi_communicator& world() {
     static distributed::mpi_communicator w(std::chrono::seconds(120)); // finalised at exit
@@ -194,11 +196,7 @@ TEST_CASE("mpi: 2 ranks x batch B/2 with gathered negatives take the steps of 1 
 TEST_CASE("mpi: float32 gradients of one micro-batch summed over 2 ranks equal one process's") {
     auto& w = world();
     const auto rows = stsb_test_rows(16);
-    train::trainer_options o;
-    o.objective.pairs = mt::pair_list::parse("1:4,2:8,3:16");
-    o.batch_size = 16;
-    o.max_length = 24;
-    o.dropout = false;
+    const auto o = small_sts_options(16);
     const auto tok = bert_tokenizer();
     nn::bert_encoder<float> single(small_config(), 3), shared(small_config(), 3);
     train::trainer<float, backend::reference> t1(single, tok, rows, o);
@@ -224,6 +222,35 @@ TEST_CASE("mpi: float32 gradients of one micro-batch summed over 2 ranks equal o
     MESSAGE("float32: |g1 - g2| / |g1| = " << std::sqrt(diff / norm));
     CHECK(norm > 0);
     CHECK(std::sqrt(diff / norm) < 1e-5);
+}
+
+TEST_CASE("mpi: the gradient sum overlapped with backward equals the sum after it, bit for bit, and mostly starts early") {
+    auto& w = world();
+    const auto rows = stsb_test_rows(16);
+    const auto o = small_sts_options(8);
+    const auto tok = bert_tokenizer();
+    nn::bert_encoder<float> a(small_config(), 3), b(small_config(), 3);
+    train::trainer<float, backend::reference> ta(a, tok, rows, o, w), tb(b, tok, rows, o, w);
+    std::vector<std::shared_ptr<autograd::var_state<float, backend::reference>>> sa, sb;
+    for (const auto& e : a.parameters()) std::visit([&](const auto& v) { sa.push_back(v.state()); }, e.second);
+    for (const auto& e : b.parameters()) std::visit([&](const auto& v) { sb.push_back(v.state()); }, e.second);
+    distributed::gradient_reducer<float, backend::reference> reducer(w, sa, 512, 256);
+    ta.backward_batch(0, 0, &reducer);
+    reducer.finish();
+    tb.backward_batch(0, 0);
+    distributed::all_reduce_gradients(w, sb, 512, 256);
+    std::size_t compared = 0;
+    for (std::size_t p = 0; p < sa.size(); ++p) {
+        REQUIRE(sa[p]->has_grad() == sb[p]->has_grad());
+        if (!sa[p]->has_grad()) continue;
+        compared += sa[p]->lay().size();
+        CHECK(std::memcmp(sa[p]->grad_data(), sb[p]->grad_data(), sa[p]->lay().size() * sizeof(float)) == 0);
+    }
+    const auto r = reducer.last_report();
+    MESSAGE("rank " << w.rank() << ": " << r.buckets << " buckets, " << r.elements_started_early << " of " << r.elements << " elements started early");
+    CHECK(r.elements == compared);
+    CHECK(r.buckets > 10);
+    CHECK(r.elements_started_early > 0);
 }
 
 TEST_CASE("mpi: ranks that disagree are told so on every rank") {
