@@ -144,6 +144,7 @@ struct train_options {
     std::string max_memory;               // empty: the memory available now
     double collective_timeout = 600;      // seconds a multi-process collective may wait
     std::string overlap = "auto";         // gradient sum during backward: auto, on, off
+    bool profile = false;                 // print the per-op profile at the end
     const CLI::Option* kl_weight_flag = nullptr;
 };
 void add_train(CLI::App& app, train_options& o);
@@ -178,6 +179,7 @@ struct pretrain_options {
     std::string max_memory;          // empty: the memory available now
     double collective_timeout = 600; // seconds a multi-process collective may wait
     std::string overlap = "auto";    // gradient sum during backward: auto, on, off
+    bool profile = false;            // print the per-op profile at the end
     bool skip_bad_lines = false;
     bool stop_on_non_finite = false;
     bool quiet = false;

@@ -68,6 +68,7 @@ void add_pretrain(CLI::App& app, pretrain_options& o) {
     cmd->add_option("--max-memory", o.max_memory,
                     "Refuse to start when the estimated peak memory exceeds this (e.g. 8G, 512MB; default: the memory available now)");
     cmd->add_option("--resume", o.resume, "latest (the newest checkpoint under --out) or a checkpoint folder");
+    cmd->add_flag("--profile", o.profile, "Print the time of every op (forward, backward) and of the loop's sections when the run ends");
     cmd->add_option("--overlap", o.overlap,
                     "Under mpirun: sum the gradients over processes during the backward pass (on), after it (off), or on only when some "
                     "processes run on other machines (auto)")
@@ -197,6 +198,7 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
     std::optional<metrics_log> metrics;
     std::optional<progress> bar;
     if (root) metrics.emplace(out / "metrics.jsonl", resumed), bar.emplace("pretrain");
+    run_profile profile(o.profile && root);
     const auto t0 = std::chrono::steady_clock::now();
     trainer.run(
         [&](const sb::train::step_report& r) {
@@ -207,6 +209,7 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
         },
         root ? checkpoints : fs::path(), [&](const fs::path& dir) { write_side_files(src, dir, recorded); });
     if (!root) return;
+    profile.print("pretrain", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (trainer.state().skipped_steps && !o.quiet)
         std::fprintf(stderr, "pretrain: %llu non-finite step(s) skipped\n", static_cast<unsigned long long>(trainer.state().skipped_steps));
     // The model folder: BertForMaskedLM weights only (the MAE decoder stays in the checkpoints).

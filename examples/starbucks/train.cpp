@@ -97,6 +97,7 @@ void add_train(CLI::App& app, train_options& o) {
     cmd->add_option("--collective-timeout", o.collective_timeout,
                     "Under mpirun: seconds a process waits for the others in a collective before giving up with an error")
         ->capture_default_str();
+    cmd->add_flag("--profile", o.profile, "Print the time of every op (forward, backward) and of the loop's sections when the run ends");
     cmd->add_option("--overlap", o.overlap,
                     "Under mpirun: sum the gradients over processes during the backward pass (on), after it (off), or on only when some "
                     "processes run on other machines (auto)")
@@ -268,6 +269,7 @@ void train_one(const train_options& o, const sb::train::trainer_options& to, con
     std::optional<metrics_log> metrics;
     std::optional<progress> bar;
     if (root) metrics.emplace(out / "metrics.jsonl", resumed), bar.emplace(label);
+    run_profile profile(o.profile && root);
     const auto t0 = std::chrono::steady_clock::now();
     const auto source = m.transformer_dir;
     trainer.run(
@@ -279,6 +281,7 @@ void train_one(const train_options& o, const sb::train::trainer_options& to, con
         },
         root ? checkpoints : fs::path(), [&](const fs::path& dir) { write_model_side_files(source, dir, starbucks_config); });
     if (!root) return;
+    profile.print(label, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     // The last checkpoint is a complete model folder: export its first N layers into `out`.
     export_model(sb::train::list_checkpoints(checkpoints).back(), out / ".model.partial", export_layers);
     move_entries(out / ".model.partial", out);
