@@ -6,7 +6,8 @@
 #      (WikiText-2 test paragraphs + STS-B train sentences);
 #   2. SRL fine-tuning (METHOD.md §2.1: CoSENT at every (layers, dims) pair + KL to the largest)
 #      on STS-B train;
-#   3. the STS-B test grid over every layer × every dim of the pair list (printed; report.json,
+#   3. the grid over every layer × every dim of the pair list on STS-B test and the other STS
+#      sets of METHOD.md §5 (STS12–16, SICK-R) and their average (printed; report.json,
 #      results.csv and heatmap-*.svg under OUT/report).
 #
 # Usage: examples/scripts/main_job.sh [OUT] [--init DIR]
@@ -49,8 +50,8 @@ stage "2/3 SRL fine-tuning on STS-B train: $train_steps steps of 32 pairs"
 "$exe" train --model "$out/pretrained" --train examples/data/stsb-train.tsv --strategy starbucks --loss cosent \
     --max-steps "$train_steps" --batch-size 32 --max-length 64 --lr "$train_lr" --warmup 0.1 --seed 42 --out "$out/srl"
 
-stage "3/3 STS-B test: the trained pairs and the full layers × dims grid (Spearman × 100)"
-"$exe" eval sts --model "$out/srl" --data stsb --grid --out "$out/report"
+stage "3/3 the full layers × dims grid on STS-B test, STS12-16 and SICK-R, and their average (Spearman × 100)"
+"$exe" eval sts --model "$out/srl" --all-sts --grid --out "$out/report"
 
 echo
-echo "main job done in $(( $(date +%s) - start )) s: model $out/srl, report $out/report/report.json, $out/report/results.csv, $out/report/heatmap-stsb.svg"
+echo "main job done in $(( $(date +%s) - start )) s: model $out/srl, report $out/report/report.json, $out/report/results.csv, $out/report/heatmap-{stsb,average,…}.svg"
