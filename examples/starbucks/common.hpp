@@ -58,6 +58,24 @@ inline std::string format_float(float v) {
 
 // ---- subcommands: each file registers its flags and runs ----
 
+/// The flags train and pretrain share about running the step loop (several processes, profiling).
+struct loop_flags {
+    double collective_timeout = 600; // seconds a multi-process collective may wait
+    std::string overlap = "auto";    // gradient sum during backward: auto, on, off
+    bool profile = false;            // print the per-op profile at the end
+};
+inline void add_loop_flags(CLI::App* cmd, loop_flags& f) {
+    cmd->add_option("--collective-timeout", f.collective_timeout,
+                    "Under mpirun: seconds a process waits for the others in a collective before giving up with an error")
+        ->capture_default_str();
+    cmd->add_option("--overlap", f.overlap,
+                    "Under mpirun: sum the gradients over processes during the backward pass (on), after it (off), or on only when some "
+                    "processes run on other machines (auto)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "on", "off"}));
+    cmd->add_flag("--profile", f.profile, "Print the time of every op (forward, backward) and of the loop's sections when the run ends");
+}
+
 struct inspect_options {
     std::string model;
     bool json = false;
@@ -142,9 +160,7 @@ struct train_options {
     std::int64_t negatives = 30;          // mined per query
     std::int64_t grad_cache_chunk = 0;    // 0: off
     std::string max_memory;               // empty: the memory available now
-    double collective_timeout = 600;      // seconds a multi-process collective may wait
-    std::string overlap = "auto";         // gradient sum during backward: auto, on, off
-    bool profile = false;                 // print the per-op profile at the end
+    loop_flags loop;                      // --collective-timeout, --overlap, --profile
     const CLI::Option* kl_weight_flag = nullptr;
 };
 void add_train(CLI::App& app, train_options& o);
@@ -177,9 +193,7 @@ struct pretrain_options {
     std::int64_t keep_checkpoints = 2;
     std::string resume;
     std::string max_memory;          // empty: the memory available now
-    double collective_timeout = 600; // seconds a multi-process collective may wait
-    std::string overlap = "auto";    // gradient sum during backward: auto, on, off
-    bool profile = false;            // print the per-op profile at the end
+    loop_flags loop;                 // --collective-timeout, --overlap, --profile
     bool skip_bad_lines = false;
     bool stop_on_non_finite = false;
     bool quiet = false;

@@ -68,18 +68,10 @@ void add_pretrain(CLI::App& app, pretrain_options& o) {
     cmd->add_option("--max-memory", o.max_memory,
                     "Refuse to start when the estimated peak memory exceeds this (e.g. 8G, 512MB; default: the memory available now)");
     cmd->add_option("--resume", o.resume, "latest (the newest checkpoint under --out) or a checkpoint folder");
-    cmd->add_flag("--profile", o.profile, "Print the time of every op (forward, backward) and of the loop's sections when the run ends");
-    cmd->add_option("--overlap", o.overlap,
-                    "Under mpirun: sum the gradients over processes during the backward pass (on), after it (off), or on only when some "
-                    "processes run on other machines (auto)")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"auto", "on", "off"}));
     cmd->add_flag("--skip-bad-lines", o.skip_bad_lines, "Skip corpus lines with invalid UTF-8 (counted) instead of stopping");
     cmd->add_flag("--stop-on-non-finite", o.stop_on_non_finite, "Stop at a NaN/inf step instead of skipping it (METHOD.md skips)");
     cmd->add_flag("--quiet", o.quiet, "No progress output");
-    cmd->add_option("--collective-timeout", o.collective_timeout,
-                    "Under mpirun: seconds a process waits for the others in a collective before giving up with an error")
-        ->capture_default_str();
+    add_loop_flags(cmd, o.loop);
 }
 
 namespace {
@@ -198,7 +190,7 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
     std::optional<metrics_log> metrics;
     std::optional<progress> bar;
     if (root) metrics.emplace(out / "metrics.jsonl", resumed), bar.emplace("pretrain");
-    run_profile profile(o.profile && root);
+    run_profile profile(o.loop.profile && root);
     const auto t0 = std::chrono::steady_clock::now();
     trainer.run(
         [&](const sb::train::step_report& r) {
@@ -223,7 +215,7 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
 } // namespace
 
 int run_pretrain(const pretrain_options& in) {
-    sb::distributed::communicator& comm = open_world(in.collective_timeout);
+    sb::distributed::communicator& comm = open_world(in.loop.collective_timeout);
     const bool root = comm.rank() == 0;
     pretrain_options quiet_copy = in;
     quiet_copy.quiet = true;
@@ -263,7 +255,7 @@ int run_pretrain(const pretrain_options& in) {
     po.max_grad_norm = o.max_grad_norm;
     po.dropout = !o.no_dropout;
     po.skip_non_finite = !o.stop_on_non_finite;
-    po.overlap_gradient_sum = overlap_gradient_sum(o.overlap);
+    po.overlap_gradient_sum = overlap_gradient_sum(o.loop.overlap);
     po.save_steps = o.save_steps;
     po.keep_checkpoints = positive("--keep-checkpoints", o.keep_checkpoints);
     po.seed = o.seed;

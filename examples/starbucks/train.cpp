@@ -94,15 +94,7 @@ void add_train(CLI::App& app, train_options& o) {
     cmd->add_option("--max-memory", o.max_memory,
                     "Refuse to start when the estimated peak memory exceeds this (e.g. 8G, 512MB; default: the memory available now)");
     cmd->add_option("--resume", o.resume, "latest (the newest checkpoint under --out) or a checkpoint folder");
-    cmd->add_option("--collective-timeout", o.collective_timeout,
-                    "Under mpirun: seconds a process waits for the others in a collective before giving up with an error")
-        ->capture_default_str();
-    cmd->add_flag("--profile", o.profile, "Print the time of every op (forward, backward) and of the loop's sections when the run ends");
-    cmd->add_option("--overlap", o.overlap,
-                    "Under mpirun: sum the gradients over processes during the backward pass (on), after it (off), or on only when some "
-                    "processes run on other machines (auto)")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"auto", "on", "off"}));
+    add_loop_flags(cmd, o.loop);
     cmd->add_flag("--skip-bad-rows", o.skip_bad_rows, "Skip malformed data rows (counted) instead of stopping at the first");
     cmd->add_flag("--skip-non-finite", o.skip_non_finite, "Skip a step whose loss or gradient is NaN/inf (counted) instead of stopping");
     cmd->set_config("--config", "", "TOML or INI file of option values (keys as the flags without --); flags on the command line win");
@@ -269,7 +261,7 @@ void train_one(const train_options& o, const sb::train::trainer_options& to, con
     std::optional<metrics_log> metrics;
     std::optional<progress> bar;
     if (root) metrics.emplace(out / "metrics.jsonl", resumed), bar.emplace(label);
-    run_profile profile(o.profile && root);
+    run_profile profile(o.loop.profile && root);
     const auto t0 = std::chrono::steady_clock::now();
     const auto source = m.transformer_dir;
     trainer.run(
@@ -291,7 +283,7 @@ void train_one(const train_options& o, const sb::train::trainer_options& to, con
 
 int run_train(const train_options& in) {
     const train_options& o = in;
-    sb::distributed::communicator& comm = open_world(o.collective_timeout);
+    sb::distributed::communicator& comm = open_world(o.loop.collective_timeout);
     const bool root = comm.rank() == 0;
     if (o.dtype != "f32")
         throw sb::unsupported_error("--dtype", o.dtype + " training is not implemented yet; use f32 (bf16 GEMMs exist in cpu_onednn, the bf16 training path does not)");
@@ -363,7 +355,7 @@ int run_train(const train_options& in) {
     to.max_grad_norm = o.max_grad_norm;
     to.dropout = !o.no_dropout;
     to.skip_non_finite = o.skip_non_finite;
-    to.overlap_gradient_sum = overlap_gradient_sum(o.overlap);
+    to.overlap_gradient_sum = overlap_gradient_sum(o.loop.overlap);
     to.save_steps = o.save_steps;
     to.keep_checkpoints = positive("--keep-checkpoints", o.keep_checkpoints);
     to.seed = o.seed;
