@@ -22,6 +22,7 @@ and (with --profile) where our step spends its time.
 Usage (from the repository root, after `cmake --preset bench && cmake --build build/bench`):
   benchmarks/compare_pytorch.py --model minilm-l6 --seq 32 --steps 10 --threads 2
   benchmarks/compare_pytorch.py --model bert-base --seq 128 --embed --profile --json out.json
+  benchmarks/compare_pytorch.py --model minilm-l6 --seq 32 --bf16   # P4: also our --dtype bf16 step
 Needs torch and transformers (PyPI); --model minilm-l6 uses the all-MiniLM-L6-v2 weights in
 build/weights (the README's test command installs them), the other models are drawn at random
 with the same config on both sides.
@@ -262,6 +263,8 @@ def main():
     ap.add_argument("--torch-config", help="skip the search: foreach=0|1,spin=default|0")
     ap.add_argument("--embed", action="store_true", help="also compare embedding throughput and early exit")
     ap.add_argument("--profile", action="store_true", help="print where our step spends its time")
+    ap.add_argument("--bf16", action="store_true",
+                    help="also run our step with --dtype bf16 (mixed precision) in the same rotation: P4's ratio to our f32 step")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args()
     if args.mode == "worker":
@@ -279,6 +282,9 @@ def main():
     ours = Worker("ours", [os.path.join(args.build, "benchmarks", "bench_srl_step"), "--model", folder, "--data", data,
                            "--max-length", str(args.seq), "--threads", str(args.threads), "--backend", args.backend], env)
     pairs = ours.banner[ours.banner.index("pairs") + 1]
+    ours16 = Worker("ours bf16", [os.path.join(args.build, "benchmarks", "bench_srl_step"), "--model", folder, "--data", data,
+                                  "--max-length", str(args.seq), "--threads", str(args.threads), "--backend", args.backend,
+                                  "--dtype", "bf16"], env) if args.bf16 else None
 
     def torch_worker_for(foreach, spin):
         e = dict(env)
@@ -308,13 +314,18 @@ def main():
     result = {"model": args.model, "seq": args.seq, "batch_pairs": args.batch, "threads": args.threads, "pairs": pairs,
               "ours": " ".join(ours.banner[1:]), "torch": " ".join(torch_side.banner[1:]),
               "torch_config": f"foreach={best[0]},spin={best[1]}", "torch_search": tried, "date": time.strftime("%Y-%m-%d")}
-    t_ours, t_torch = [], []
-    for i in range(args.warmup + args.steps if args.steps else 0):  # A B A B ...
-        a, b = ours.step(), torch_side.step()
+    t_ours, t_torch, t_ours16 = [], [], []
+    for i in range(args.warmup + args.steps if args.steps else 0):  # A B A B ... (A C B with --bf16)
+        a = ours.step()
+        c = ours16.step() if ours16 else None
+        b = torch_side.step()
         if i >= args.warmup:
             t_ours.append(a)
             t_torch.append(b)
-        print(f"step {i + 1}: ours {a:.3f} s, torch {b:.3f} s{' (warm-up)' if i < args.warmup else ''}", file=sys.stderr)
+            if ours16:
+                t_ours16.append(c)
+        bf16_text = f", ours bf16 {c:.3f} s" if ours16 else ""
+        print(f"step {i + 1}: ours {a:.3f} s{bf16_text}, torch {b:.3f} s{' (warm-up)' if i < args.warmup else ''}", file=sys.stderr)
     if args.embed:
         layers, width = config["num_hidden_layers"], config["hidden_size"]
         for n, d in ((layers, width), (2, 32)):
@@ -330,15 +341,23 @@ def main():
         for _ in range(3):
             ours.step()
         result["profile"] = ours.report()
+        if ours16:
+            ours16.ask("profile", "ok")
+            for _ in range(3):
+                ours16.step()
+            result["profile_bf16"] = ours16.report()
     result["ours_rss_mb"] = ours.quit() / 1024
+    if ours16:
+        result["ours_bf16_rss_mb"] = ours16.quit() / 1024
     result["torch_rss_mb"] = torch_side.quit() / 1024
     peaks_after = probe_peaks(args.build)
     fp32 = max(peaks_before[("fp32", args.threads)], peaks_after[("fp32", args.threads)]) if args.threads in (1, 2) else None
     result["peak_gflops"] = {"fp32_before": peaks_before.get(("fp32", 2)), "fp32_after": peaks_after.get(("fp32", 2)),
-                             "bf16_before": peaks_before.get(("bf16", 2))}
+                             "bf16_before": peaks_before.get(("bf16", 2)), "bf16_after": peaks_after.get(("bf16", 2))}
     sequences, flops = 2 * args.batch, step_flops(config, args.seq, 2 * args.batch)
     result["step_gflop"] = flops / 1e9
-    for name, times in (("ours", t_ours), ("torch", t_torch)) if args.steps else ():
+    sides = [("ours", t_ours), ("torch", t_torch)] + ([("ours_bf16", t_ours16)] if ours16 else [])
+    for name, times in sides if args.steps else ():
         s = summary(times)
         s["tokens_per_s"] = sequences * args.seq / s["median"]
         s["gflops"] = flops / s["median"] / 1e9
@@ -346,25 +365,35 @@ def main():
         result[f"step_{name}"] = s
     if args.steps:
         result["speedup"] = result["step_torch"]["median"] / result["step_ours"]["median"]
+        if ours16:
+            result["bf16_speedup_over_our_f32"] = result["step_ours"]["median"] / result["step_ours_bf16"]["median"]
+            result["bf16_speedup_over_torch"] = result["step_torch"]["median"] / result["step_ours_bf16"]["median"]
 
     print(f"\n{args.model}, seq {args.seq}, {sequences} texts ({args.batch} pairs), pairs {pairs}, {args.threads} threads; "
           f"{flops / 1e12:.3f} TFLOP per step; probed FP32 peak {fp32:.0f} GFLOP/s")
     print(f"PyTorch: {result['torch']} ({result['torch_config']}); ours: {result['ours']}\n")
     print("| side | median s/step | min | max | tokens/s | model GFLOP/s | % FP32 peak | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
-    for name in ("ours", "torch") if args.steps else ():
+    for name in [n for n, _ in sides] if args.steps else ():
         s = result[f"step_{name}"]
         print(f"| {name} | {s['median']:.3f} | {s['min']:.3f} | {s['max']:.3f} | {s['tokens_per_s']:.0f} | {s['gflops']:.0f} | "
               f"{s['pct_fp32_peak']:.0f} % | {result[f'{name}_rss_mb']:.0f} |")
     if args.steps:
         print(f"\nspeed-up (PyTorch median / ours): {result['speedup']:.2f}x; RSS ratio (ours / PyTorch): "
               f"{result['ours_rss_mb'] / result['torch_rss_mb']:.2f}")
+    if args.steps and ours16:
+        bf16_peak = max(v for v in (peaks_before.get(("bf16", args.threads)), peaks_after.get(("bf16", args.threads))) if v)
+        print(f"bf16 (P4): our bf16 step is {result['bf16_speedup_over_our_f32']:.2f}x our f32 step "
+              f"({result['bf16_speedup_over_torch']:.2f}x PyTorch f32); probed BF16 peak {bf16_peak:.0f} GFLOP/s = "
+              f"{bf16_peak / fp32:.2f}x the FP32 peak")
     for key in [k for k in result if k.startswith("embed_")]:
         e = result[key]
         print(f"{key}: ours {e['ours']['median']:.4f} s, torch {e['torch']['median']:.4f} s, "
               f"speed-up {e['torch']['median'] / e['ours']['median']:.2f}x")
     if "profile" in result:
         print("\nour step, 3 profiled steps:\n" + "\n".join(result["profile"]))
+    if "profile_bf16" in result:
+        print("\nour bf16 step, 3 profiled steps:\n" + "\n".join(result["profile_bf16"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

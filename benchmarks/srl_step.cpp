@@ -10,7 +10,7 @@
 //   profile           profile the following steps (autograd::profiler)         -> "ok"
 //   report            the profile so far, each line prefixed "# ", then "end"
 //   quit              -> "rss <peak resident kB>" and exit
-// Run: bench_srl_step --model DIR --data pairs.tsv [--max-length 32] [--threads 2] [--backend cpu_onednn]
+// Run: bench_srl_step --model DIR --data pairs.tsv [--max-length 32] [--threads 2] [--backend cpu_onednn] [--dtype f32|bf16]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +44,7 @@ struct options {
     int threads = 0;
     std::string backend;
     std::string pairs;
+    std::string dtype = "f32"; // bf16: mixed-precision GEMMs (train::trainer_options::precision)
 };
 
 /// The driver said quit: unwinds out of the trainer's loop.
@@ -92,6 +93,7 @@ void serve(const options& o) {
     to.batch_size = examples.size();
     to.max_length = o.max_length;
     to.max_steps = 1u << 30; // the driver decides when to stop
+    to.precision = o.dtype == "bf16" ? sb::matmul_precision::bf16 : sb::matmul_precision::f32;
     sb::train::trainer<float, B> trainer(model, tokenizer, examples, to);
 
     sb::autograd::profiler profile;
@@ -176,6 +178,7 @@ int main(int argc, char** argv) {
         else if (a == "--threads") o.threads = std::stoi(value());
         else if (a == "--backend") o.backend = value();
         else if (a == "--pairs") o.pairs = value();
+        else if (a == "--dtype") o.dtype = value();
         else {
             std::fprintf(stderr, "bench_srl_step: unknown argument %s\n", a.c_str());
             return 2;

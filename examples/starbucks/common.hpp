@@ -76,6 +76,18 @@ inline void add_loop_flags(CLI::App* cmd, loop_flags& f) {
     cmd->add_flag("--profile", f.profile, "Print the time of every op (forward, backward) and of the loop's sections when the run ends");
 }
 
+/// --dtype: the precision of the GEMMs (weights, optimizer state and element-wise ops stay f32).
+inline void add_dtype_flag(CLI::App* cmd, std::string& dtype) {
+    cmd->add_option("--dtype", dtype,
+                    "GEMM precision: f32, or bf16 (mixed precision: operands rounded to bf16 and multiplied on AVX512-BF16 where the "
+                    "CPU has it, f32 accumulation; weights, optimizer and element-wise ops stay f32)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"f32", "bf16"}));
+}
+inline sb::matmul_precision matmul_precision_of(const std::string& dtype) {
+    return dtype == "bf16" ? sb::matmul_precision::bf16 : sb::matmul_precision::f32;
+}
+
 struct inspect_options {
     std::string model;
     bool json = false;
@@ -97,6 +109,7 @@ struct embed_options {
     std::string output;           // empty: stdout
     std::string backend;          // empty: the fastest compiled in
     std::int64_t threads = 0;     // unset: STARBUCKS_NUM_THREADS, else the OpenMP default
+    std::string dtype = "f32";    // bf16: mixed-precision GEMMs
     // Which of the flags above were given (0 is then out of range, not "the default").
     const CLI::Option* layers_flag = nullptr;
     const CLI::Option* dim_flag = nullptr;
@@ -213,6 +226,7 @@ struct eval_options {
     std::string pooling;             // empty: the model's
     std::string backend;
     std::int64_t threads = 0;
+    std::string dtype = "f32";       // bf16: mixed-precision GEMMs
     bool skip_bad_rows = false;
 };
 struct eval_retrieval_options {
@@ -236,6 +250,7 @@ struct eval_retrieval_options {
     std::string embeddings;              // folder of corpus vectors to search instead of encoding
     std::string backend;
     std::int64_t threads = 0;
+    std::string dtype = "f32";       // bf16: mixed-precision GEMMs
     bool skip_bad_rows = false;
 };
 void add_eval(CLI::App& app, eval_options& o, eval_retrieval_options& r);

@@ -78,6 +78,7 @@ void add_embed(CLI::App& app, embed_options& o) {
     cmd->add_option("--backend", o.backend, "reference, cpu_eigen or cpu_onednn (default: the first of " + joined(compiled_backends()) + ")")
         ->check(CLI::IsMember({"reference", "cpu_eigen", "cpu_onednn"}));
     o.threads_flag = cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
+    add_dtype_flag(cmd, o.dtype);
 }
 
 namespace {
@@ -270,6 +271,7 @@ void embed_on(const plan& p, const std::filesystem::path& dir, const sb::nn::ber
 } // namespace
 
 int run_embed(const embed_options& o) {
+    const sb::matmul_precision_scope products(matmul_precision_of(o.dtype));
     // Flags against the config first: a wrong --layers should not wait for the weights.
     const sb::nn::bert_config config = read_config(o.model);
     plan p{};

@@ -60,6 +60,7 @@ void add_eval(CLI::App& app, eval_options& o, eval_retrieval_options& r) {
     cmd->add_option("--pooling", o.pooling, "mean or cls (default: the model's)")->check(CLI::IsMember({"mean", "cls"}));
     cmd->add_option("--backend", o.backend, "reference, cpu_eigen or cpu_onednn (default: the fastest compiled in)");
     cmd->add_option("--threads", o.threads, "Threads of the CPU backends");
+    add_dtype_flag(cmd, o.dtype);
     cmd->add_flag("--skip-bad-rows", o.skip_bad_rows, "Skip malformed rows (counted) instead of stopping");
 
     auto* ret = ev->add_subcommand("retrieval", "Exhaustive search at every size: nDCG@10, MRR@10, Recall@100/1000, MAP as trec_eval computes them");
@@ -88,6 +89,7 @@ void add_eval(CLI::App& app, eval_options& o, eval_retrieval_options& r) {
     ret->add_flag("--all-queries", r.all_queries, "Rank every query of --queries, judged or not (default: the judged ones)");
     ret->add_option("--backend", r.backend, "reference, cpu_eigen or cpu_onednn (default: the fastest compiled in)");
     ret->add_option("--threads", r.threads, "Threads of the CPU backends");
+    add_dtype_flag(ret, r.dtype);
     ret->add_flag("--skip-bad-rows", r.skip_bad_rows, "Skip malformed corpus or query rows (counted) instead of stopping");
 }
 
@@ -169,6 +171,7 @@ std::vector<sb::eval::sts_result> score_on(const fs::path& model_dir, const name
 } // namespace
 
 int run_eval_sts(const eval_options& o) {
+    const sb::matmul_precision_scope products(matmul_precision_of(o.dtype));
     const fs::path model = o.model;
     require_directory(model);
     const json sbc = read_starbucks_config_json(model);
@@ -297,6 +300,7 @@ std::string metric_cell(double v) {
 } // namespace
 
 int run_eval_retrieval(const eval_retrieval_options& o) {
+    const sb::matmul_precision_scope products(matmul_precision_of(o.dtype));
     if (o.per_query && o.out.empty()) throw sb::usage_error("--per-query", "needs --out: one table per size goes under it");
     const fs::path model = o.model;
     require_directory(model);

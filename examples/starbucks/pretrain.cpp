@@ -60,7 +60,7 @@ void add_pretrain(CLI::App& app, pretrain_options& o) {
     cmd->add_option("--max-grad-norm", o.max_grad_norm, "Clip the global gradient norm (0: off)")->capture_default_str();
     cmd->add_flag("--no-dropout", o.no_dropout, "Turn dropout off");
     cmd->add_option("--seed", o.seed, "Initialisation, document order, windows, masks and dropout")->capture_default_str();
-    cmd->add_option("--dtype", o.dtype, "f32")->capture_default_str();
+    add_dtype_flag(cmd, o.dtype);
     cmd->add_option("--backend", o.backend, "reference, cpu_eigen or cpu_onednn (default: the fastest compiled in)");
     cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
     cmd->add_option("--save-steps", o.save_steps, "Checkpoint every K steps (0: only at the end)")->capture_default_str();
@@ -220,8 +220,6 @@ int run_pretrain(const pretrain_options& in) {
     pretrain_options quiet_copy = in;
     quiet_copy.quiet = true;
     const pretrain_options& o = root ? in : quiet_copy; // only rank 0 prints progress
-    if (o.dtype != "f32")
-        throw sb::unsupported_error("--dtype", o.dtype + " pre-training is not implemented yet; use f32 (bf16 GEMMs exist in cpu_onednn, the bf16 training path does not)");
     const auto method = sb::train::parse_pretrain_method(o.objective);
     const model_source src = locate(o);
     const sb::nn::bert_config config = sb::io::read_bert_config(src.config_file);
@@ -256,6 +254,7 @@ int run_pretrain(const pretrain_options& in) {
     po.dropout = !o.no_dropout;
     po.skip_non_finite = !o.stop_on_non_finite;
     po.overlap_gradient_sum = overlap_gradient_sum(o.loop.overlap);
+    po.precision = matmul_precision_of(o.dtype);
     po.save_steps = o.save_steps;
     po.keep_checkpoints = positive("--keep-checkpoints", o.keep_checkpoints);
     po.seed = o.seed;

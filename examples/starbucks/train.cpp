@@ -86,7 +86,7 @@ void add_train(CLI::App& app, train_options& o) {
     cmd->add_flag("--2dmse-corrected", o.twodmse_corrected, "2dmse: uniform layer weight and a detached teacher (the upstream fix)");
     cmd->add_flag("--no-dropout", o.no_dropout, "Turn dropout off");
     cmd->add_option("--seed", o.seed, "Data order and dropout seed")->capture_default_str();
-    cmd->add_option("--dtype", o.dtype, "f32")->capture_default_str();
+    add_dtype_flag(cmd, o.dtype);
     cmd->add_option("--backend", o.backend, "reference, cpu_eigen or cpu_onednn (default: the fastest compiled in)");
     cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
     cmd->add_option("--save-steps", o.save_steps, "Checkpoint every K steps (0: only at the end)")->capture_default_str();
@@ -285,8 +285,6 @@ int run_train(const train_options& in) {
     const train_options& o = in;
     sb::distributed::communicator& comm = open_world(o.loop.collective_timeout);
     const bool root = comm.rank() == 0;
-    if (o.dtype != "f32")
-        throw sb::unsupported_error("--dtype", o.dtype + " training is not implemented yet; use f32 (bf16 GEMMs exist in cpu_onednn, the bf16 training path does not)");
     const auto method = sb::train::parse_strategy(o.strategy);
     const auto loss = sb::train::parse_task_loss(o.loss);
     const sb::nn::bert_config config = read_config(o.model);
@@ -356,6 +354,7 @@ int run_train(const train_options& in) {
     to.dropout = !o.no_dropout;
     to.skip_non_finite = o.skip_non_finite;
     to.overlap_gradient_sum = overlap_gradient_sum(o.loop.overlap);
+    to.precision = matmul_precision_of(o.dtype);
     to.save_steps = o.save_steps;
     to.keep_checkpoints = positive("--keep-checkpoints", o.keep_checkpoints);
     to.seed = o.seed;

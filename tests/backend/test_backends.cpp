@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <bit>
 #include <limits>
+#include <thread>
 #include <vector>
 
 // One scope per file: each suite is compiled as one unity translation unit.
@@ -289,5 +291,131 @@ TEST_CASE_TEMPLATE("backends: bf16 gemm accumulates in f32 and matches the refer
     CHECK(relative_error(got, matmul<false, true>(a32, b32)) <= 1e-2);
     CHECK(relative_error(matmul<true, false>(on<B>(a), on<B>(a)), matmul<true, false>(a, a)) <= f32_tolerance);
 }
+
+namespace {
+
+/// a and b with every element rounded to bf16 and kept in float.
+template <class T, class E, class B>
+tensor<T, E, B> rounded_to_bf16(const tensor<T, E, B>& x) {
+    return convert<float>(convert<bf16>(x));
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE("backends: matmul_precision bf16 multiplies bf16-rounded float operands, strided and batched views included", B,
+                   STARBUCKS_TEST_BACKENDS) {
+    auto x = input<backend::reference>(extents<3, 33, 70>{}, 30);
+    auto w = input<backend::reference>(extents<19, 70>{}, 31);
+    auto y = input<backend::reference>(extents<3, 70, 21>{}, 32);
+    const auto xr = rounded_to_bf16(x);
+    const auto wr = rounded_to_bf16(w);
+    const auto yr = rounded_to_bf16(y);
+    // The expected products are plain f32 ones of the rounded values, on the reference backend.
+    const auto e_nt = matmul_nt(xr, wr);
+    const auto e_batched = matmul(xr, yr);
+    const auto e_tn = matmul<true, false>(select<0>(xr, 1), select<0>(xr, 2));
+    const auto e_slice = matmul_nt(slice(select<0>(xr, 0), 1, 5, 60), slice(wr, 1, 5, 60));
+    const auto e_prefix = matmul(prefix(select<0>(xr, 2), 9), transpose<0, 1>(prefix(wr, 9)));
+    auto xb = on<B>(x);
+    auto wb = on<B>(w);
+    auto yb = on<B>(y);
+    {
+        matmul_precision_scope bf16_products(matmul_precision::bf16);
+        CHECK(relative_error(matmul_nt(xb, wb), e_nt) <= f32_tolerance);
+        CHECK(relative_error(matmul(xb, yb), e_batched) <= f32_tolerance);
+        CHECK(relative_error(matmul<true, false>(select<0>(xb, 1), select<0>(xb, 2)), e_tn) <= f32_tolerance);
+        CHECK(relative_error(matmul_nt(slice(select<0>(xb, 0), 1, 5, 60), slice(wb, 1, 5, 60)), e_slice) <= f32_tolerance);
+        CHECK(relative_error(matmul(prefix(select<0>(xb, 2), 9), transpose<0, 1>(prefix(wb, 9))), e_prefix) <= f32_tolerance);
+        // The accumulating form: c = 0.5 * a bᵀ + 2 c.
+        auto c = on<B>(input<backend::reference>(extents<3, 33, 19>{}, 33));
+        auto expected_c = matmul_nt(xr, wr);
+        {
+            auto c_ref = on<backend::reference>(c);
+            for (std::size_t i = 0; i < expected_c.size(); ++i) expected_c.data()[i] = 0.5f * expected_c.data()[i] + 2.0f * c_ref.data()[i];
+        }
+        matmul_into<false, true>(c.view(), as_const_view(xb), as_const_view(wb), 0.5f, 2.0f);
+        CHECK(relative_error(c, expected_c) <= f32_tolerance);
+        // f64 products are never rounded.
+        auto xd = convert<double>(x);
+        auto wd = convert<double>(w);
+        CHECK(relative_error(matmul_nt(on<B>(xd), on<B>(wd)), matmul_nt(xd, wd)) == 0.0);
+    }
+    // The rounding is real: these inputs are not bf16 values, so the products differ from f32
+    // ones by bf16's error, and the scope's end restores f32.
+    const double bf16_vs_f32 = relative_error(e_nt, matmul_nt(x, w));
+    CHECK(bf16_vs_f32 > 1e-4);
+    CHECK(bf16_vs_f32 < 1e-2);
+    CHECK(current_matmul_precision() == matmul_precision::f32);
+    CHECK(relative_error(matmul_nt(xb, wb), matmul_nt(x, w)) <= f32_tolerance);
+}
+
+TEST_CASE_TEMPLATE("backends: gradients of a linear layer under matmul_precision bf16 are the products of rounded operands", B,
+                   STARBUCKS_TEST_BACKENDS) {
+    auto x = input<backend::reference>(extents<17, 40>{}, 40);
+    auto w = input<backend::reference>(extents<23, 40>{}, 41);
+    auto dy = input<backend::reference>(extents<17, 23>{}, 42);
+    // dx = dy w, dw = dyᵀ x, each with both operands rounded.
+    const auto dx_expected = matmul(rounded_to_bf16(dy), rounded_to_bf16(w));
+    const auto dw_expected = matmul<true, false>(rounded_to_bf16(dy), rounded_to_bf16(x));
+    auto xv = ag::parameter(on<B>(x));
+    auto wv = ag::parameter(on<B>(w));
+    matmul_precision_scope bf16_products(matmul_precision::bf16);
+    ag::tape tape;
+    auto on_tape = tape.activate();
+    auto yv = ag::matmul_nt(xv, wv);
+    CHECK(relative_error(yv.value(), matmul_nt(rounded_to_bf16(x), rounded_to_bf16(w))) <= f32_tolerance);
+    // sum(y * dy) seeds y's gradient with exactly dy.
+    auto loss = ag::sum(ag::mul(yv, ag::constant_input(on<B>(dy))));
+    tape.backward({loss});
+    CHECK(relative_error(contiguous(xv.grad()), dx_expected) <= f32_tolerance);
+    CHECK(relative_error(contiguous(wv.grad()), dw_expected) <= f32_tolerance);
+}
+
+TEST_CASE("backends: matmul_precision scopes nest and belong to one thread") {
+    CHECK(current_matmul_precision() == matmul_precision::f32);
+    {
+        matmul_precision_scope outer(matmul_precision::bf16);
+        {
+            matmul_precision_scope inner(matmul_precision::f32);
+            CHECK(current_matmul_precision() == matmul_precision::f32);
+        }
+        CHECK(current_matmul_precision() == matmul_precision::bf16);
+        matmul_precision seen = matmul_precision::bf16;
+        std::thread other([&] { seen = current_matmul_precision(); });
+        other.join();
+        CHECK(seen == matmul_precision::f32);
+    }
+    CHECK(current_matmul_precision() == matmul_precision::f32);
+}
+
+#if defined(STARBUCKS_TEST_FAST_BACKEND)
+TEST_CASE("backends: the vector bf16 rounding agrees bit for bit with bf16(float) on every kind of float") {
+    std::vector<float> v;
+    for (std::uint32_t bits : {0x00000000u, 0x80000000u, 0x00000001u, 0x807fffffu, 0x00800000u, 0x3f808000u, 0x3f818000u,
+                               0x3f80ffffu, 0x3f807fffu, 0x7f7fffffu, 0xff7fffffu, 0x7f800000u, 0xff800000u, 0x7fc00000u,
+                               0xffc00001u, 0x7f800001u, 0x7fbfffffu, 0x3f7fffffu, 0x477fe000u, 0x477ff000u})
+        v.push_back(std::bit_cast<float>(bits));
+    rng_stream r{77, 0};
+    auto random_bits = random_uniform<float, backend::reference>(extents<dyn>(1000), r, -1e4f, 1e4f);
+    for (std::size_t i = 0; i < random_bits.size(); ++i) v.push_back(random_bits.data()[i] * (i % 3 == 0 ? 1e-38f : 1.0f));
+    for (std::size_t n : {v.size(), std::size_t{15}, std::size_t{16}, std::size_t{17}}) {
+        std::vector<bf16> scalar(n), fast(n);
+        std::vector<float> scalar_f(n), fast_f(n);
+        backend::detail::round_to_bf16_scalar(v.data(), n, scalar.data());
+        backend::detail::round_to_bf16(v.data(), n, fast.data());
+        backend::detail::round_to_bf16_scalar(v.data(), n, scalar_f.data());
+        backend::detail::round_to_bf16(v.data(), n, fast_f.data());
+        for (std::size_t i = 0; i < n; ++i) {
+            INFO("input bits 0x" << std::hex << std::bit_cast<std::uint32_t>(v[i]));
+            CHECK(fast[i].bits == bf16(v[i]).bits);
+            CHECK(scalar[i].bits == bf16(v[i]).bits);
+            CHECK(std::bit_cast<std::uint32_t>(fast_f[i]) == std::uint32_t{bf16(v[i]).bits} << 16);
+            CHECK(std::bit_cast<std::uint32_t>(scalar_f[i]) == std::uint32_t{bf16(v[i]).bits} << 16);
+        }
+    }
+    const std::string path = backend::detail::bf16_cpu().avx512f ? "AVX-512F" : "scalar (no AVX-512F on this CPU)";
+    MESSAGE("vector path in use: " << path);
+}
+#endif
 
 } }  // namespace test_backends

@@ -81,6 +81,43 @@ TEST_CASE("trainer: SRL fine-tuning on real STS-B pairs lowers the loss of a sma
     CHECK(reports[0].terms[4].name == "loss_n3_d16");
 }
 
+TEST_CASE("trainer: precision bf16 multiplies rounded operands, is deterministic, stays close to f32 and ends with f32") {
+    const auto tok = bert_tokenizer();
+    const auto data = stsb_test_rows(32);
+    auto o = small_options();
+    o.max_steps = 4;
+    o.dropout = false;
+    const auto train_with = [&](matmul_precision p, std::vector<double>& losses) {
+        nn::bert_encoder<float> model(small_config(), 3);
+        auto run = o;
+        run.precision = p;
+        train::trainer<float, backend::reference> t(model, tok, data, run);
+        t.run([&](const train::step_report& r) { losses.push_back(r.loss); });
+        CHECK(current_matmul_precision() == matmul_precision::f32); // the loop's scope is closed
+        return weights_of(model);
+    };
+    std::vector<double> loss32, loss16, loss16_again;
+    const auto w32 = train_with(matmul_precision::f32, loss32);
+    const auto w16 = train_with(matmul_precision::bf16, loss16);
+    const auto w16_again = train_with(matmul_precision::bf16, loss16_again);
+    REQUIRE(loss32.size() == 4);
+    REQUIRE(loss16.size() == 4);
+    CHECK(w16 == w16_again); // bitwise: the rounding is deterministic
+    CHECK(loss16 == loss16_again);
+    // The same start: the first losses differ only by bf16 rounding of the GEMM operands.
+    CHECK(loss16[0] != loss32[0]);
+    CHECK(std::abs(loss16[0] - loss32[0]) <= 1e-2 * std::abs(loss32[0]));
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < w32.size(); ++i) {
+        diff += (double(w16[i]) - w32[i]) * (double(w16[i]) - w32[i]);
+        norm += double(w32[i]) * w32[i];
+    }
+    MESSAGE("first loss f32 " << loss32[0] << ", bf16 " << loss16[0] << "; weights after 4 steps differ by " << std::sqrt(diff / norm)
+                              << " (relative)");
+    CHECK(diff > 0);
+    CHECK(std::sqrt(diff / norm) < 1e-2);
+}
+
 TEST_CASE("trainer: a run killed after a checkpoint resumes to bitwise the weights of an uninterrupted run") {
     const auto tok = bert_tokenizer();
     const auto data = stsb_test_rows(40);

@@ -28,6 +28,9 @@ struct gemm_args {
     TC* c = nullptr;
     std::ptrdiff_t ldc = 0, stride_c = 0;
     TC alpha = 1, beta = 0;
+    /// Float operands only: round both operands to bf16 before multiplying, accumulating in
+    /// f32 (matmul_precision::bf16). Every backend honours it with the same rounding.
+    bool bf16_operands = false;
 };
 
 /// @brief A pointer to an operand plus its layout (shape and element strides).

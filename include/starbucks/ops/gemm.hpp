@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "detail/operand.hpp"
+#include "matmul_precision.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 
@@ -132,6 +133,7 @@ void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, 
     g.stride_c = static_cast<std::ptrdiff_t>(m * n);
     g.alpha = alpha;
     g.beta = beta;
+    if constexpr (std::is_same_v<T, float>) g.bf16_operands = current_matmul_precision() == matmul_precision::bf16;
     B::gemm(B::default_context(), g);
 }
 

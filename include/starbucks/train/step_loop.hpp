@@ -28,6 +28,7 @@
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
+#include "../ops/matmul_precision.hpp"
 #include "checkpoint.hpp"
 #include "interrupt.hpp"
 
@@ -79,6 +80,8 @@ struct step_settings {
     distributed::communicator* comm = nullptr;
     /// Start summing gradient buckets during the last backward of a step (false: after it).
     bool overlap_gradient_sum = true;
+    /// The precision of the GEMMs of every forward and backward (the optimizer is always f32).
+    matmul_precision precision = matmul_precision::f32;
 };
 
 /// Registers every parameter with `optimizer` (biases and LayerNorm without decay) and returns their states.
@@ -124,7 +127,10 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
         std::optional<std::string> bad;
         for (std::size_t micro = 0; micro < s.accumulation; ++micro) {
             tape.listen(overlap && micro + 1 == s.accumulation ? &*reducer : nullptr);
-            const matryoshka::multi_target<T, B> total = micro_batch(tape, w);
+            const matryoshka::multi_target<T, B> total = [&] {
+                matmul_precision_scope products(s.precision);
+                return micro_batch(tape, w);
+            }();
             tape.listen(nullptr);
             report.loss += w * total.total();
             if (micro == 0) {

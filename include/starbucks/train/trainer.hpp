@@ -69,6 +69,9 @@ struct trainer_options {
     bool dropout = true;
     bool skip_non_finite = false;     ///< skip a NaN/inf step instead of stopping
     bool overlap_gradient_sum = true; ///< with several ranks: sum gradients during backward, not after
+    /// bf16: forward and backward GEMMs multiply bf16-rounded operands (f32 accumulation); the
+    /// weights, gradients, optimizer state and element-wise ops stay f32.
+    matmul_precision precision = matmul_precision::f32;
     std::size_t save_steps = 0;       ///< checkpoint every K steps (0: only at the end)
     std::size_t keep_checkpoints = 2;
     std::uint64_t seed = 42;          ///< data order and dropout masks (the model's init has its own)
@@ -177,7 +180,8 @@ public:
              const std::function<void(const std::filesystem::path&)>& write_extra = {}) {
         model_.training = o_.dropout;
         const step_settings settings{total_steps_, o_.accumulation, o_.lr, o_.warmup_ratio, o_.schedule, o_.max_grad_norm,
-                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints, comm_, o_.overlap_gradient_sum};
+                                     o_.skip_non_finite, o_.save_steps, o_.keep_checkpoints, comm_, o_.overlap_gradient_sum,
+                                     o_.precision};
         distributed::broadcast_parameters(*comm_, states_); // one start, whatever each rank loaded
         const auto next = [&](autograd::tape& tape, double weight) {
             if (state_.batch_in_epoch >= batches_per_epoch_) {

@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 
 #include "../concepts.hpp"
+#include "../cpu_common/bf16_rounding.hpp"
 #include "../reference/gemm.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -17,8 +18,12 @@ struct eigen_gemm {
         reference_gemm::gemm(ctx, g);
     }
 
+    /// Float products with bf16 operands multiply the rounded values with Eigen's f32 kernel
+    /// (Eigen has no bf16 GEMM of its own): the numbers of a bf16 unit, at f32 speed.
     template <class C, class T>
-    static void gemm(C&, const gemm_args<T>& g) {
+    static void gemm(C& ctx, const gemm_args<T>& g) {
+        if constexpr (std::is_same_v<T, float>)
+            if (g.bf16_operands) return gemm(ctx, round_operands<float>(g));
         using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
         using stride = Eigen::OuterStride<>;
         using const_map = Eigen::Map<const matrix, Eigen::Unaligned, stride>;

@@ -6,6 +6,7 @@
 
 #include "../../core/dtype.hpp"
 #include "../concepts.hpp"
+#include "../cpu_common/bf16_rounding.hpp"
 #include "../reference/gemm.hpp"
 #include "context.hpp"
 
@@ -21,6 +22,16 @@ struct onednn_gemm {
         if constexpr (!std::is_same_v<TC, float>) {
             reference_gemm::gemm(ctx, g);
         } else {
+            if constexpr (std::is_same_v<T, float>) {
+                // Mixed precision: the operands rounded once into dense scratch, then oneDNN's
+                // bf16 kernel where the CPU has bf16 dot products; elsewhere the rounded values
+                // in f32 (oneDNN's emulated bf16 would be slower than f32).
+                if (g.bf16_operands) {
+                    if (bf16_cpu().avx512_bf16) gemm(ctx, round_operands<bf16>(g));
+                    else gemm(ctx, round_operands<float>(g));
+                    return;
+                }
+            }
             // f32 x f32 -> f32, or bf16 x bf16 -> f32 (AVX512-BF16 where the CPU has it; oneDNN
             // picks its own correct fallback where it does not).
             constexpr auto in_dt = std::is_same_v<T, bf16> ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;

@@ -12,10 +12,12 @@ STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
 
 struct reference_gemm {
-    /// bf16 is storage: it multiplies as the float it stands for.
+    /// bf16 is storage: it multiplies as the float it stands for; a float operand of a
+    /// bf16-operand product first rounds to bf16.
     template <class T>
-    static double widen(T v) {
+    static double widen(T v, bool round_to_bf16) {
         if constexpr (std::is_same_v<T, bf16>) return static_cast<float>(v);
+        else if constexpr (std::is_same_v<T, float>) return round_to_bf16 ? static_cast<float>(bf16(v)) : v;
         else return v;
     }
 
@@ -31,7 +33,7 @@ struct reference_gemm {
                     for (std::size_t p = 0; p < g.k; ++p) {
                         const T av = g.trans_a ? a[p * g.lda + i] : a[i * g.lda + p];
                         const T bv = g.trans_b ? b[j * g.ldb + p] : b[p * g.ldb + j];
-                        s += widen(av) * widen(bv);
+                        s += widen(av, g.bf16_operands) * widen(bv, g.bf16_operands);
                     }
                     TC& out = c[i * g.ldc + j];
                     // beta == 0 must ignore whatever (possibly NaN) memory c held.

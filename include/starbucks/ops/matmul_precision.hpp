@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// matmul_precision: whether float matrix products multiply bf16-rounded operands (mixed precision).
+#pragma once
+
+#include "../config.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+
+/// How float matrix products are computed. `bf16` rounds both operands to bfloat16 (nearest,
+/// ties to even) and accumulates in f32, as mixed-precision training does: weights, gradients,
+/// optimizer state and every element-wise op stay f32 (the master copy); only the GEMMs, the
+/// bulk of the work, run on bf16 units where the CPU has them (AVX512-BF16 / AMX). Every
+/// backend gives the same numbers up to f32 summation order; where a backend has no fast bf16
+/// kernel it multiplies the rounded values in f32.
+enum class matmul_precision { f32, bf16 };
+
+namespace detail {
+inline matmul_precision& matmul_precision_slot() noexcept {
+    thread_local matmul_precision p = matmul_precision::f32;
+    return p;
+}
+} // namespace detail
+
+/// The precision of float matrix products on this thread (f32 unless a scope says otherwise).
+inline matmul_precision current_matmul_precision() noexcept { return detail::matmul_precision_slot(); }
+
+/// @brief Sets the matmul precision of this thread for its lifetime, then restores the previous
+/// one (scopes nest). Set it around forward and backward alike: the backward's products then
+/// run in the same precision as the forward's.
+class matmul_precision_scope {
+public:
+    explicit matmul_precision_scope(matmul_precision p) noexcept : previous_(detail::matmul_precision_slot()) {
+        detail::matmul_precision_slot() = p;
+    }
+    ~matmul_precision_scope() { detail::matmul_precision_slot() = previous_; }
+    matmul_precision_scope(const matmul_precision_scope&) = delete;
+    matmul_precision_scope& operator=(const matmul_precision_scope&) = delete;
+
+private:
+    matmul_precision previous_;
+};
+
+STARBUCKS_NAMESPACE_END
