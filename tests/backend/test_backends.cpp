@@ -413,7 +413,7 @@ TEST_CASE("backends: the vector bf16 rounding agrees bit for bit with bf16(float
             CHECK(std::bit_cast<std::uint32_t>(scalar_f[i]) == std::uint32_t{bf16(v[i]).bits} << 16);
         }
     }
-    const std::string path = backend::detail::bf16_cpu().avx512f ? "AVX-512F" : "scalar (no AVX-512F on this CPU)";
+    const std::string path = backend::detail::cpu().avx512f ? "AVX-512F" : "scalar (no AVX-512F on this CPU)";
     MESSAGE("vector path in use: " << path);
 }
 #endif

@@ -137,6 +137,12 @@ void check_dropout_and_adamw() {
         CAPTURE(n);
         const auto x = values(n, 8);
         std::vector<float> y_want(n), m_want(n), y_got(n), m_got(n);
+        // Seeds and streams with high words too: the vector Philox carries all 128 bits.
+        const rng_stream big{0x123456789abcdefull, 0xfedcba987654321ull};
+        reference::dropout(reference::default_context(), n, 0.3f, big, x.data(), y_want.data(), m_want.data());
+        B::dropout(B::default_context(), n, 0.3f, big, x.data(), y_got.data(), m_got.data());
+        CHECK(bitwise_equal(y_want, y_got));
+        CHECK(bitwise_equal(m_want, m_got));
         const rng_stream rng{42, 9};
         reference::dropout(reference::default_context(), n, 0.1f, rng, x.data(), y_want.data(), m_want.data());
         B::dropout(B::default_context(), n, 0.1f, rng, x.data(), y_got.data(), m_got.data());
@@ -147,15 +153,21 @@ void check_dropout_and_adamw() {
         for (std::size_t i = 0; i < n; ++i) kept += (m_got[i] != 0.0f) == (rng.uniform(i) >= 0.1f);
         CHECK(kept == n);
 
+        // AdamW (8 lanes at a time where the CPU has AVX-512, the tail scalar): every bit of the
+        // reference's update, on a constant and on a varied second moment, first and later steps.
         const auto g = values(n, 10);
-        std::vector<float> p_want = values(n, 11), mo_want = values(n, 12), v_want(n, 0.5f);
-        std::vector<float> p_got = p_want, mo_got = mo_want, v_got = v_want;
-        const backend::detail::adamw_args args{1e-3, 0.9, 0.999, 1e-8, 0.01, 3};
-        reference::adamw(reference::default_context(), n, args, p_want.data(), g.data(), mo_want.data(), v_want.data());
-        B::adamw(B::default_context(), n, args, p_got.data(), g.data(), mo_got.data(), v_got.data());
-        CHECK(bitwise_equal(p_want, p_got));
-        CHECK(bitwise_equal(mo_want, mo_got));
-        CHECK(bitwise_equal(v_want, v_got));
+        std::vector<float> varied_v = values(n, 13);
+        for (float& x : varied_v) x = x * x * 1e-3f;
+        for (const auto& [v0, step] : {std::pair{std::vector<float>(n, 0.5f), 3L}, std::pair{varied_v, 1L}, std::pair{varied_v, 1000L}}) {
+            std::vector<float> p_want = values(n, 11), mo_want = values(n, 12), v_want = v0;
+            std::vector<float> p_got = p_want, mo_got = mo_want, v_got = v_want;
+            const backend::detail::adamw_args args{1e-3, 0.9, 0.999, 1e-8, 0.01, step};
+            reference::adamw(reference::default_context(), n, args, p_want.data(), g.data(), mo_want.data(), v_want.data());
+            B::adamw(B::default_context(), n, args, p_got.data(), g.data(), mo_got.data(), v_got.data());
+            CHECK(bitwise_equal(p_want, p_got));
+            CHECK(bitwise_equal(mo_want, mo_got));
+            CHECK(bitwise_equal(v_want, v_got));
+        }
 
         const double want = reference::squared_norm(reference::default_context(), n, g.data());
         const double got = B::squared_norm(B::default_context(), n, g.data());

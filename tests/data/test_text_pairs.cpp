@@ -61,7 +61,9 @@ TEST_CASE("data read_pairs: malformed rows are format_errors naming file:line:co
         {"pairs-bad-columns.tsv", ":3: row: 3 columns, expected 2"},
         {"pairs-bad-utf8.tsv", ":2:6: positive: invalid UTF-8 (UTF-16 surrogate)"},
     };
-    for (const auto& [file, expected] : cases) {
+    for (const auto& entry : cases) { // not a structured binding: clang 14 cannot capture one (INFO, lambdas)
+        const auto& file = entry.first;
+        const auto& expected = entry.second;
         INFO(file);
         CHECK(contains(format_error_message([&] { data::read_pairs(rows_file(file)); }), file + expected));
     }

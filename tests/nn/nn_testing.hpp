@@ -32,13 +32,14 @@ inline nn::bert_config tiny_config(std::size_t layers = 1) {
 /// not dominated by LayerNorm's near-constant regime: uniform [-0.6, 0.6), LayerNorm gains around 1.
 template <class T, class B>
 void randomize(const nn::parameter_list<T, B>& params, std::uint64_t seed) {
-    for (const auto& [name, value] : params) {
+    for (const auto& entry : params) { // not a structured binding: clang 14 cannot capture one in the lambda
+        const std::string& name = entry.first;
         std::visit([&](auto v) {
             const bool gain = name.find("LayerNorm.weight") != std::string::npos;
             auto r = random<T>(v.extents(), seed++, gain ? T(0.8) : T(-0.6), gain ? T(1.2) : T(0.6));
             auto dst = v.mutable_value();
             std::copy(r.data(), r.data() + r.size(), dst.data());
-        }, value);
+        }, entry.second);
     }
 }
 

@@ -148,7 +148,9 @@ TEST_CASE("trainer retrieval: full, separate and 2dmse name their terms; too few
         {train::strategy::full, {"ce_n3_d16"}},
         {train::strategy::separate, {"ce_n3_d16"}},
         {train::strategy::twodmse, {"ce_last_d", "ce_layer", "kl_layer"}}};
-    for (const auto& [method, names] : expected) {
+    for (const auto& entry : expected) { // not a structured binding: clang 14 cannot capture one (CAPTURE)
+        const auto method = entry.first;
+        const auto& names = entry.second;
         auto o = retrieval_options();
         o.objective.method = method;
         o.max_steps = 1;

@@ -9,11 +9,9 @@
 
 #include "../../core/dtype.hpp"
 #include "../concepts.hpp"
+#include "cpu_features.hpp"
 #include "parallel.hpp"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define STARBUCKS_HAVE_AVX512_ROUNDING 1
-#endif
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
@@ -29,7 +27,7 @@ void round_to_bf16_scalar(const float* src, std::size_t n, D* dst) noexcept {
     }
 }
 
-#if defined(STARBUCKS_HAVE_AVX512_ROUNDING)
+#if defined(STARBUCKS_X86_DISPATCH)
 /// The same rounding 16 lanes at a time (GCC/Clang vector types compiled for AVX-512F: integer
 /// round to nearest even on the bit pattern, NaN made quiet), so it agrees with bf16(float) on
 /// every input, denormals included, which the AVX512-BF16 conversion instruction would flush.
@@ -57,28 +55,11 @@ __attribute__((target("avx512f"))) void round_to_bf16_avx512(const float* src, s
 }
 #endif
 
-/// The CPU features the bf16 paths choose by (checked once): AVX-512F for the vector rounding,
-/// AVX512-BF16 for oneDNN's native bf16 kernels.
-struct bf16_cpu_features {
-    bool avx512f = false, avx512_bf16 = false;
-};
-inline const bf16_cpu_features& bf16_cpu() noexcept {
-    static const bf16_cpu_features features = [] {
-        bf16_cpu_features f;
-#if defined(STARBUCKS_HAVE_AVX512_ROUNDING)
-        f.avx512f = __builtin_cpu_supports("avx512f");
-        f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
-#endif
-        return f;
-    }();
-    return features;
-}
-
 /// One run of n floats rounded to bf16, on the fastest path this CPU has.
 template <class D>
 void round_to_bf16(const float* src, std::size_t n, D* dst) noexcept {
-#if defined(STARBUCKS_HAVE_AVX512_ROUNDING)
-    if (bf16_cpu().avx512f) return round_to_bf16_avx512(src, n, dst);
+#if defined(STARBUCKS_X86_DISPATCH)
+    if (cpu().avx512f) return round_to_bf16_avx512(src, n, dst);
 #endif
     round_to_bf16_scalar(src, n, dst);
 }

@@ -27,7 +27,7 @@ struct onednn_gemm {
                 // bf16 kernel where the CPU has bf16 dot products; elsewhere the rounded values
                 // in f32 (oneDNN's emulated bf16 would be slower than f32).
                 if (g.bf16_operands) {
-                    if (bf16_cpu().avx512_bf16) gemm(ctx, round_operands<bf16>(g));
+                    if (cpu().avx512_bf16) gemm(ctx, round_operands<bf16>(g));
                     else gemm(ctx, round_operands<float>(g));
                     return;
                 }
