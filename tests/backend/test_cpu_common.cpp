@@ -69,6 +69,9 @@ std::vector<two_layouts> accumulate_cases() {
     auto all = copy_cases();
     const shape big{512, 384}, tall{40000, 3}, small{3, 5};
     all.push_back({"reduced across rows (a bias gradient)", strides_of(big, {0, 1}), layout::contiguous(big)});
+    const shape odd{300, 1000}; // 1000 = 15 blocks of 64, 2 of 16 and 8 single columns
+    all.push_back({"reduced across rows, odd width", strides_of(odd, {0, 1}), layout::contiguous(odd)});
+    all.push_back({"reduced across rows of a wider parent", strides_of(odd, {0, 1}), strides_of(odd, {1200, 1})});
     all.push_back({"reduced across rows, narrow rows", strides_of(tall, {0, 1}), layout::contiguous(tall)});
     all.push_back({"reduced within rows", strides_of(big, {1, 0}), layout::contiguous(big)});
     all.push_back({"reduced to one element", strides_of(big, {0, 0}), layout::contiguous(big)});

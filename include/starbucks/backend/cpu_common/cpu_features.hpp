@@ -7,6 +7,14 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 /// x86 with GCC/Clang: kernels may add AVX-512 versions (target attributes), chosen at run time.
 #define STARBUCKS_X86_DISPATCH 1
+/// An AVX-512F function that must give the bits of the scalar reference: no FMA contraction
+/// (AVX-512F brings FMA along). GCC takes it as an attribute; Clang functions add
+/// `#pragma clang fp contract(off)` in their body.
+#if defined(__clang__)
+#define STARBUCKS_AVX512_NO_CONTRACT __attribute__((target("avx512f")))
+#else
+#define STARBUCKS_AVX512_NO_CONTRACT __attribute__((target("avx512f"), optimize("fp-contract=off")))
+#endif
 #endif
 
 STARBUCKS_NAMESPACE_BEGIN

@@ -18,11 +18,6 @@
 
 #if defined(STARBUCKS_X86_DISPATCH)
 #include <immintrin.h>
-#if defined(__clang__)
-#define STARBUCKS_AVX512_NO_CONTRACT __attribute__((target("avx512f")))
-#else
-#define STARBUCKS_AVX512_NO_CONTRACT __attribute__((target("avx512f"), optimize("fp-contract=off")))
-#endif
 #endif
 
 STARBUCKS_NAMESPACE_BEGIN
