@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "../../core/dtype.hpp"
 #include "../concepts.hpp"
 #include "cpu_features.hpp"
 #include "parallel.hpp"
-
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
