@@ -29,6 +29,7 @@
 #include "ops/elementwise.hpp"
 #include "ops/gather.hpp"
 #include "ops/gemm.hpp"
+#include "ops/linear.hpp"
 #include "ops/matmul_precision.hpp"
 #include "ops/loss.hpp"
 #include "ops/norm.hpp"

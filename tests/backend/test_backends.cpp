@@ -371,6 +371,100 @@ TEST_CASE_TEMPLATE("backends: gradients of a linear layer under matmul_precision
     CHECK(relative_error(contiguous(wv.grad()), dw_expected) <= f32_tolerance);
 }
 
+TEST_CASE_TEMPLATE("backends: linear layers with a fused epilogue (bias, GELU, residual) match the unfused reference ops", B,
+                   STARBUCKS_TEST_BACKENDS) {
+    using act = backend::gemm_activation;
+    for (std::size_t rows : {1, 7, 33})
+        for (std::size_t in : {3, 129})
+            for (std::size_t out : {1, 33}) {
+                INFO("rows=" << rows << " in=" << in << " out=" << out);
+                auto x = input<backend::reference>(extents<dyn, dyn, dyn>(2, rows, in), 50);
+                auto w = input<backend::reference>(extents<dyn, dyn>(out, in), 51);
+                auto b = input<backend::reference>(extents<dyn>(out), 52);
+                auto r = input<backend::reference>(extents<dyn, dyn, dyn>(2, rows, out), 53);
+                // The oracle: the reference backend's separate product, broadcast add and GELU.
+                const auto plain = add(matmul_nt(x, w), b);
+                CHECK(relative_error(linear(on<B>(x), on<B>(w), on<B>(b)), plain) <= f32_tolerance);
+                CHECK(relative_error(linear(on<B>(x), on<B>(w), on<B>(b), act::gelu), gelu(plain)) <= f32_tolerance);
+                CHECK(relative_error(linear_residual(on<B>(x), on<B>(w), on<B>(b), on<B>(r)), add(plain, r)) <= f32_tolerance);
+            }
+    // Strided operands: a prefix of a wider weight (the MLM head's sub-dimension transform), a
+    // slice of x, and a transposed residual view (copied once to the product's layout).
+    auto x = input<backend::reference>(extents<3, 10, 48>{}, 54);
+    auto w = input<backend::reference>(extents<40, 64>{}, 55);
+    auto b = input<backend::reference>(extents<40>{}, 56);
+    auto rt = input<backend::reference>(extents<40, 10>{}, 57);
+    const auto xs = slice(select<0>(x, 1), 1, 4, 48); // (10, 44): columns 4..47 of one batch entry
+    const auto expected = add(add(matmul_nt(xs, prefix(w, 44, 1)), b), transpose<0, 1>(rt));
+    auto xb = on<B>(x);
+    auto wb = on<B>(w);
+    auto rb = on<B>(rt);
+    CHECK(relative_error(linear_residual(slice(select<0>(xb, 1), 1, 4, 48), prefix(wb, 44, 1), on<B>(b), transpose<0, 1>(rb)),
+                         expected) <= f32_tolerance);
+    // An empty inner extent: the product is zero, the epilogue still runs.
+    auto x0 = tensor<float, extents<dyn, dyn, dyn>, B>(extents<dyn, dyn, dyn>(2, 3, 0));
+    auto w0 = tensor<float, extents<dyn, dyn>, B>(extents<dyn, dyn>(5, 0));
+    auto b5 = input<backend::reference>(extents<dyn>(5), 58);
+    auto y0 = on<backend::reference>(linear(x0, w0, on<B>(b5), act::gelu));
+    const auto gelu_b = gelu(b5);
+    for (std::size_t i = 0; i < y0.size(); ++i) CHECK(y0.data()[i] == doctest::Approx(gelu_b.data()[i % 5]).epsilon(1e-6));
+}
+
+TEST_CASE_TEMPLATE("backends: the gemm epilogue follows alpha and beta: act(alpha AB + beta C + bias + residual), batched", B,
+                   STARBUCKS_TEST_BACKENDS) {
+    // alpha != 1 with a bias is the case oneDNN cannot give its bias argument (it adds that
+    // before the post-ops): the bias must then come after the scaling.
+    auto a = input<backend::reference>(extents<3, 5, 9>{}, 60);
+    auto w = input<backend::reference>(extents<7, 9>{}, 61);
+    auto c0 = input<backend::reference>(extents<3, 5, 7>{}, 62);
+    auto bias = input<backend::reference>(extents<7>{}, 63);
+    auto res = input<backend::reference>(extents<3, 5, 7>{}, 64);
+    const auto expected = gelu(add(add(add(scale(matmul_nt(a, w), 0.5f), scale(c0, 2.0f)), bias), res));
+    for (const bool batched : {false, true}) {
+        INFO("batched=" << batched);
+        auto ab = on<B>(a);
+        auto wb = on<B>(w);
+        auto c = on<B>(c0);
+        auto bb = on<B>(bias);
+        auto rb = on<B>(res);
+        backend::gemm_args<float> g;
+        // Either one GEMM over the 15 stacked rows, or 3 batch entries sharing the weight.
+        g.batch = batched ? 3 : 1;
+        g.m = batched ? 5 : 15;
+        g.n = 7;
+        g.k = 9;
+        g.trans_b = true;
+        g.a = ab.data();
+        g.lda = 9;
+        g.stride_a = 45;
+        g.b = wb.data();
+        g.ldb = 9;
+        g.c = c.data();
+        g.ldc = 7;
+        g.stride_c = 35;
+        g.alpha = 0.5f;
+        g.beta = 2.0f;
+        g.epilogue.bias = bb.data();
+        g.epilogue.residual = rb.data();
+        g.epilogue.activation = backend::gemm_activation::gelu;
+        B::gemm(B::default_context(), g);
+        CHECK(relative_error(c, expected) <= f32_tolerance);
+    }
+}
+
+TEST_CASE_TEMPLATE("backends: a fused linear layer under matmul_precision bf16 rounds the operands, not the bias", B,
+                   STARBUCKS_TEST_BACKENDS) {
+    auto x = input<backend::reference>(extents<2, 11, 70>{}, 65);
+    auto w = input<backend::reference>(extents<19, 70>{}, 66);
+    auto b = input<backend::reference>(extents<19>{}, 67);
+    const auto expected = gelu(add(matmul_nt(rounded_to_bf16(x), rounded_to_bf16(w)), b));
+    auto xb = on<B>(x);
+    auto wb = on<B>(w);
+    auto bb = on<B>(b);
+    matmul_precision_scope bf16_products(matmul_precision::bf16);
+    CHECK(relative_error(linear(xb, wb, bb, backend::gemm_activation::gelu), expected) <= f32_tolerance);
+}
+
 TEST_CASE("backends: matmul_precision scopes nest and belong to one thread") {
     CHECK(current_matmul_precision() == matmul_precision::f32);
     {

@@ -23,6 +23,19 @@ using i64 = tensor<std::int64_t, E>;
 
 // ---- run-time shape errors ----
 
+TEST_CASE("shapes: linear and linear_residual name the bias, residual and operand shapes that disagree") {
+    f32<dextents<3>> x(2, 3, 8);
+    f32<dextents<2>> w(5, 8), w_wrong(5, 7);
+    f32<dextents<1>> b(5), b_wrong(4);
+    f32<dextents<3>> r(2, 3, 5), r_wrong(2, 5, 3);
+    CHECK(linear(x, w, b).dims() == shape{2, 3, 5});
+    CHECK(error_message([&] { (void)linear(x, w_wrong, b); }) == "starbucks::linear: inner extents differ: lhs (2, 3, 8) vs rhs (5, 7)");
+    CHECK(error_message([&] { (void)linear(x, w, b_wrong); }) == "starbucks::linear: bias (4) vs weight (5, 8)");
+    CHECK(error_message([&] { (void)linear_residual(x, w, b, r_wrong); }) ==
+          "starbucks::linear_residual: residual (2, 5, 3) vs product (2, 3, 5)");
+    CHECK(linear_residual(x, w, b, r).dims() == shape{2, 3, 5});
+}
+
 TEST_CASE("shapes: matmul with differing dynamic inner extents names both shapes") {
     f32<dextents<2>> a(32, 768), b(384, 128);
     CHECK_THROWS_AS(matmul(a, b), shape_error);

@@ -7,6 +7,7 @@
 #include "functions/elementwise.hpp"
 #include "functions/gather.hpp"
 #include "functions/gemm.hpp"
+#include "functions/linear.hpp"
 #include "functions/loss.hpp"
 #include "functions/norm.hpp"
 #include "functions/reduce.hpp"

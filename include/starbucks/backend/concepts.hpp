@@ -11,12 +11,27 @@
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend {
 
-/// @brief A (batched, strided) matrix product C = alpha * op(A) * op(B) + beta * C.
+/// The activation a GEMM epilogue may end with (GELU in BERT's erf form).
+enum class gemm_activation { none, gelu };
+
+/// @brief What follows a product element by element, fused into the GEMM where the backend
+/// can (a linear layer's bias, its GELU, a residual connection): in this order,
+/// c = act(alpha * op(A) op(B) + beta * c + bias[j] + residual[i, j]).
+template <class TC>
+struct gemm_epilogue {
+    const TC* bias = nullptr;     ///< n values shared by every row and batch entry; null: none
+    const TC* residual = nullptr; ///< laid out as C (ldc, stride_c), not aliasing it; null: none
+    gemm_activation activation = gemm_activation::none;
+    bool empty() const noexcept { return !bias && !residual && activation == gemm_activation::none; }
+};
+
+/// @brief A (batched, strided) matrix product C = alpha * op(A) * op(B) + beta * C, then its
+/// epilogue.
 ///
 /// op(X) is X or its transpose. Matrices are row-major with leading dimensions lda, ldb, ldc;
 /// batch b starts at a + b * stride_a (and likewise for B, C). A stride of 0 reuses one matrix
 /// for every batch entry. Operands of type T, result of type TC: bf16 operands accumulate and
-/// store in float.
+/// store in float. k may be 0 (an empty sum: the product is zero).
 template <class T, class TC = T>
 struct gemm_args {
     std::size_t batch = 1, m = 0, n = 0, k = 0;
@@ -31,6 +46,7 @@ struct gemm_args {
     /// Float operands only: round both operands to bf16 before multiplying, accumulating in
     /// f32 (matmul_precision::bf16). Every backend honours it with the same rounding.
     bool bf16_operands = false;
+    gemm_epilogue<TC> epilogue;
 };
 
 /// @brief A pointer to an operand plus its layout (shape and element strides).

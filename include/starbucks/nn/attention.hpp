@@ -70,8 +70,8 @@ struct bert_attention {
         auto probs = detail::dropout(ag::softmax(scores, mask), attention_dropout_p, d, site);     // (B,H,T,T)
         auto context = ag::transpose<1, 2>(ag::matmul(probs, v));                                 // (B,T,H,D), strided
         auto merged = ag::reshape(ag::contiguous(context), dextents<3>(batch, tokens, width)); // (B,T,C)
-        auto out = detail::dropout(dense(merged), hidden_dropout_p, d, site + 1);
-        return LayerNorm(ag::add(out, x));
+        if (!detail::dropout_active(hidden_dropout_p, d)) return LayerNorm(dense.with_residual(merged, x));
+        return LayerNorm(ag::add(detail::dropout(dense(merged), hidden_dropout_p, d, site + 1), x));
     }
 
     void append_parameters(parameter_list<T, B>& out, const std::string& prefix) const {

@@ -32,7 +32,8 @@ struct bert_ffn {
     /// x (B, T, C) -> (B, T, C); `site` numbers its dropout draw.
     autograd::var<T, dextents<3>, B> operator()(const autograd::var<T, dextents<3>, B>& x, const dropout_source& d = {},
                                                 std::uint64_t site = 0) const {
-        auto h = autograd::gelu(intermediate(x)); // (B, T, I)
+        auto h = intermediate(x, backend::gemm_activation::gelu); // (B, T, I)
+        if (!detail::dropout_active(dropout_p, d)) return LayerNorm(output.with_residual(h, x));
         return LayerNorm(autograd::add(detail::dropout(output(h), dropout_p, d, site), x));
     }
 

@@ -25,10 +25,18 @@ struct linear {
     std::size_t in_features() const noexcept { return weight.extent(1); }
     std::size_t out_features() const noexcept { return weight.extent(0); }
 
-    /// @brief x (..., in) -> (..., out). @throws shape_error when x's last extent is not `in`.
+    /// @brief x (..., in) -> act(x·Wᵀ + b) (..., out), one GEMM with the bias (and, when nothing
+    /// is recorded, the activation) fused. @throws shape_error when x's last extent is not `in`.
     template <class E>
-    auto operator()(const autograd::var<T, E, B>& x) const {
-        return autograd::add(autograd::matmul_nt(x, weight), bias);
+    auto operator()(const autograd::var<T, E, B>& x, backend::gemm_activation act = backend::gemm_activation::none) const {
+        return autograd::linear(x, weight, bias, act);
+    }
+
+    /// @brief x·Wᵀ + b + residual, one GEMM (a skip connection that no dropout separates).
+    /// @throws shape_error when x's last extent is not `in` or the residual is not the output's shape.
+    template <class E, class ER>
+    auto with_residual(const autograd::var<T, E, B>& x, const autograd::var<T, ER, B>& residual) const {
+        return autograd::linear_residual(x, weight, bias, residual);
     }
 
     /// Appends `<prefix>weight` and `<prefix>bias`.

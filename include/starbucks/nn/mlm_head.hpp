@@ -53,8 +53,7 @@ struct mlm_head {
                                                              " (the hidden size)");
         // A view, not a copy: its backward scatters into columns [0, d) of the full weight.
         const auto w = width == full ? dense.weight : autograd::prefix(dense.weight, width, 1); // [C, d]
-        auto y = autograd::add(autograd::matmul_nt(h, w), dense.bias);
-        return LayerNorm(autograd::gelu(y));
+        return LayerNorm(autograd::linear(h, w, dense.bias, backend::gemm_activation::gelu));
     }
 
     /// @brief Vocabulary logits (..., V) of h (..., d), decoding with `word_embeddings` ([V, C],
@@ -65,7 +64,7 @@ struct mlm_head {
         if (word_embeddings.extent(0) != vocab_size() || word_embeddings.extent(1) != hidden_size())
             throw shape_error("starbucks::nn::mlm_head", "decoder matrix " + to_string(word_embeddings.dims()) + " is not [" +
                                                              std::to_string(vocab_size()) + ", " + std::to_string(hidden_size()) + "]");
-        return autograd::add(autograd::matmul_nt(transform(h), word_embeddings), bias);
+        return autograd::linear(transform(h), word_embeddings, bias);
     }
 
     /// Appends `<prefix>transform.dense.*`, `<prefix>transform.LayerNorm.*` and `<prefix>bias`

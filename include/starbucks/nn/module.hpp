@@ -60,10 +60,13 @@ namespace detail {
 /// Sites per step in a stream id: room for the embeddings and three sites in each of 21844 layers.
 inline constexpr std::uint64_t dropout_sites = std::uint64_t(1) << 16;
 
+/// Whether a dropout with probability p draws a mask (else it is the identity).
+inline bool dropout_active(double p, const dropout_source& d) noexcept { return d.training && p != 0; }
+
 /// Dropout with probability p at `site`; the identity when not training.
 template <class T, class E, class B>
 autograd::var<T, E, B> dropout(const autograd::var<T, E, B>& x, double p, const dropout_source& d, std::uint64_t site) {
-    if (!d.training || p == 0) return x;
+    if (!dropout_active(p, d)) return x;
     return autograd::dropout(x, static_cast<T>(p), rng_stream{d.seed, d.step * dropout_sites + site});
 }
 

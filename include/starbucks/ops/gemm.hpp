@@ -80,10 +80,12 @@ std::optional<matrix_operand<std::remove_const_t<typename V::element_type>>> des
 template <class T>
 using product_t = std::conditional_t<std::is_same_v<T, bf16>, float, T>;
 
-/// c = alpha * op(a) op(b) + beta * c for already shape-checked operands; c must be contiguous.
-/// Operands of type T; c (and alpha, beta) of type TC, which is float for bf16 operands.
+/// c = alpha * op(a) op(b) + beta * c, then the epilogue, for already shape-checked operands; c
+/// must be contiguous (and a residual laid out as c). Operands of type T; c (and alpha, beta) of
+/// type TC, which is float for bf16 operands.
 template <class T, class B, class VA, class VB, class VC, class TC = typename VC::value_type>
-void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, TC beta) {
+void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, TC beta,
+                   const backend::gemm_epilogue<TC>& epilogue = {}) {
     constexpr std::size_t ra = VA::rank(), rb = VB::rank(), rc = VC::rank();
     const std::size_t m = c.extent(rc - 2), n = c.extent(rc - 1);
     const std::size_t k = ta ? a.extent(ra - 2) : a.extent(ra - 1);
@@ -103,12 +105,6 @@ void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, 
         db = describe_matrix(tensor_view<const T, typename VB::extents_type, B>(b_copy->data(), b.extents()), tb, rb < rc);
     }
     if (m == 0 || n == 0) return;
-    if (k == 0) { // an empty sum: c = beta * c, where beta == 0 ignores whatever c held
-        const std::size_t count = batch * m * n;
-        if (beta == TC(0)) B::fill(B::default_context(), count, TC(0), c.data());
-        else B::unary(B::default_context(), backend::unary_op::scale, count, c.data(), c.data(), beta);
-        return;
-    }
     backend::gemm_args<T, TC> g;
     g.batch = batch;
     g.m = m;
@@ -133,13 +129,13 @@ void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, 
     g.stride_c = static_cast<std::ptrdiff_t>(m * n);
     g.alpha = alpha;
     g.beta = beta;
+    g.epilogue = epilogue;
     if constexpr (std::is_same_v<T, float>) g.bf16_operands = current_matmul_precision() == matmul_precision::bf16;
     B::gemm(B::default_context(), g);
 }
 
 template <bool TA, bool TB>
-shape matmul_shape(const shape& a, const shape& b) {
-    const char* op = "starbucks::matmul";
+shape matmul_shape(const shape& a, const shape& b, const char* op = "starbucks::matmul") {
     if (a.rank < 2 || b.rank < 2) throw shape_error(op, "operands need rank >= 2: lhs " + to_string(a) + " vs rhs " + to_string(b));
     const std::size_t ka = TA ? a.dims[a.rank - 2] : a.dims[a.rank - 1];
     const std::size_t kb = TB ? b.dims[b.rank - 1] : b.dims[b.rank - 2];

@@ -6,7 +6,9 @@
 
 #include "../concepts.hpp"
 #include "../cpu_common/bf16_rounding.hpp"
+#include "../cpu_common/gemm_epilogue.hpp"
 #include "../reference/gemm.hpp"
+#include "elementwise.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
@@ -43,6 +45,8 @@ struct eigen_gemm {
             else if (g.trans_a && !g.trans_b) c.noalias() += g.alpha * (a.transpose() * b);
             else c.noalias() += g.alpha * (a.transpose() * b.transpose());
         }
+        // Eigen has no fused epilogue: one pass over C, each row activated while in cache.
+        apply_gemm_epilogue(g, [&](unary_op op, T* row, std::size_t n) { eigen_elementwise::unary(ctx, op, n, row, row); });
     }
 };
 

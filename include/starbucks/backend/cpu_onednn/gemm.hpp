@@ -3,6 +3,7 @@
 #pragma once
 
 #include <type_traits>
+#include <unordered_map>
 
 #include "../../core/dtype.hpp"
 #include "../concepts.hpp"
@@ -15,7 +16,8 @@ namespace backend::detail {
 
 struct onednn_gemm {
     /// f32 and bf16 run on oneDNN (transposes and batch strides are memory-descriptor strides;
-    /// alpha an eltwise_linear post-op, beta a sum post-op). oneDNN has no f64 matmul: double
+    /// alpha an eltwise_linear post-op, beta a sum post-op, the epilogue fused: bias, residual
+    /// add and GELU as bias argument and post-ops). oneDNN has no f64 matmul: double
     /// runs the reference kernel.
     template <class C, class T, class TC>
     static void gemm(C& ctx, const gemm_args<T, TC>& g) {
@@ -36,6 +38,7 @@ struct onednn_gemm {
             // picks its own correct fallback where it does not).
             constexpr auto in_dt = std::is_same_v<T, bf16> ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
             if (g.batch == 0 || g.m == 0 || g.n == 0) return;
+            if (g.k == 0) return reference_gemm::gemm(ctx, g); // an empty sum: oneDNN wants K > 0
             using dims = dnnl::memory::dims;
             using tag_dt = dnnl::memory::data_type;
             const auto d = [](auto v) { return static_cast<dnnl::memory::dim>(v); };
@@ -56,43 +59,70 @@ struct onednn_gemm {
             const auto [a_dims, a_str] = desc(g.batch, g.m, g.k, g.lda, g.trans_a, g.stride_a);
             const auto [b_dims, b_str] = desc(g.batch, g.k, g.n, g.ldb, g.trans_b, g.stride_b);
             const auto [c_dims, c_str] = desc(g.batch, g.m, g.n, g.ldc, false, g.stride_c);
+            const dnnl::memory::desc a_md(a_dims, in_dt, a_str), b_md(b_dims, in_dt, b_str), c_md(c_dims, tag_dt::f32, c_str);
+            // The epilogue: a bias as oneDNN's bias argument, which it adds before any post-op,
+            // so only when alpha is 1; otherwise (and for a residual) a binary add post-op.
+            const auto& e = g.epilogue;
+            const bool bias_argument = e.bias && g.alpha == 1.0f;
+            dims bias_dims(c_dims.size(), 1), bias_str(c_dims.size(), d(g.n));
+            bias_dims.back() = d(g.n);
+            bias_str.back() = 1;
+            const dnnl::memory::desc bias_md(bias_dims, tag_dt::f32, bias_str);
             auto& oc = ctx.onednn;
             std::string key = std::is_same_v<T, bf16> ? "matmul_bf16" : "matmul_f32";
             for (const auto& v : {a_dims, a_str, b_dims, b_str, c_dims, c_str})
                 for (auto x : v) key.append(1, ':').append(std::to_string(x));
             key.append(1, ':').append(std::to_string(g.alpha)).append(1, ':').append(std::to_string(g.beta));
-            const dnnl::memory::desc a_md(a_dims, in_dt, a_str), b_md(b_dims, in_dt, b_str), c_md(c_dims, tag_dt::f32, c_str);
+            key.append(bias_argument ? ":bias" : e.bias ? ":bias_post_op" : "").append(e.residual ? ":residual" : "");
+            if (e.activation == gemm_activation::gelu) key.append(":gelu");
             auto& prim = onednn_call("matmul", [&]() -> dnnl::primitive& {
                 return oc.primitive(key, [&] {
                     dnnl::post_ops po;
-                    if (g.alpha != 1.0f) append_linear(po, g.alpha);
+                    if (g.alpha != 1.0f) append_eltwise(po, dnnl::algorithm::eltwise_linear, g.alpha);
                     if (g.beta != 0.0f) po.append_sum(g.beta);
+                    if (e.bias && !bias_argument) po.append_binary(dnnl::algorithm::binary_add, bias_md);
+                    if (e.residual) po.append_binary(dnnl::algorithm::binary_add, c_md);
+                    if (e.activation == gemm_activation::gelu) append_eltwise(po, dnnl::algorithm::eltwise_gelu_erf, 0.0f);
                     dnnl::primitive_attr attr;
                     attr.set_post_ops(po);
+                    const dnnl::memory::desc no_bias;
 #if DNNL_VERSION_MAJOR >= 3
-                    dnnl::matmul::primitive_desc pd(oc.engine(), a_md, b_md, c_md, attr);
+                    dnnl::matmul::primitive_desc pd(oc.engine(), a_md, b_md, bias_argument ? bias_md : no_bias, c_md, attr);
 #else
-                    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, oc.engine());
+                    const auto op_desc = bias_argument ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
+                    dnnl::matmul::primitive_desc pd(op_desc, attr, oc.engine());
 #endif
                     return dnnl::primitive(dnnl::matmul(pd));
                 });
             });
+            // The binary post-ops' positions in the chain above name their operands.
+            const int binary_from = (g.alpha != 1.0f ? 1 : 0) + (g.beta != 0.0f ? 1 : 0);
+            const int bias_post_op = binary_from, residual_post_op = binary_from + (e.bias && !bias_argument ? 1 : 0);
             dnnl::memory a_mem(a_md, oc.engine(), const_cast<T*>(g.a));
             dnnl::memory b_mem(b_md, oc.engine(), const_cast<T*>(g.b));
             dnnl::memory c_mem(c_md, oc.engine(), g.c);
+            std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
+            if (e.bias) {
+                const int slot = bias_argument ? DNNL_ARG_BIAS : (DNNL_ARG_ATTR_MULTIPLE_POST_OP(bias_post_op) | DNNL_ARG_SRC_1);
+                args.emplace(slot, dnnl::memory(bias_md, oc.engine(), const_cast<float*>(e.bias)));
+            }
+            if (e.residual)
+                args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual_post_op) | DNNL_ARG_SRC_1,
+                             dnnl::memory(c_md, oc.engine(), const_cast<float*>(e.residual)));
             onednn_call("matmul", [&] {
-                prim.execute(oc.stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+                prim.execute(oc.stream(), args);
                 oc.stream().wait();
             });
         }
     }
 
 private:
-    static void append_linear(dnnl::post_ops& po, float alpha) {
+    /// An eltwise post-op (alpha: eltwise_linear's factor; unused by GELU).
+    static void append_eltwise(dnnl::post_ops& po, dnnl::algorithm algorithm, float alpha) {
 #if DNNL_VERSION_MAJOR >= 3
-        po.append_eltwise(dnnl::algorithm::eltwise_linear, alpha, 0.0f);
+        po.append_eltwise(algorithm, alpha, 0.0f);
 #else
-        po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, alpha, 0.0f);
+        po.append_eltwise(1.0f, algorithm, alpha, 0.0f);
 #endif
     }
 };

@@ -26,7 +26,7 @@ struct reference_unary {
         for (std::size_t i = 0; i < n; ++i) dx[i] += dy[i] * derivative(op, x[i], y[i], param);
     }
 
-private:
+    /// f(x) for one element (the reference GEMM's epilogue uses it too).
     template <class T>
     static T apply(unary_op op, T x, T param) {
         switch (op) {
@@ -42,6 +42,7 @@ private:
         return x;
     }
 
+private:
     template <class T>
     static T derivative(unary_op op, T x, T y, T param) {
         switch (op) {

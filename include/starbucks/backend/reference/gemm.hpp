@@ -7,6 +7,7 @@
 #include "../../core/dtype.hpp"
 #include "../concepts.hpp"
 #include "detail/strided_loop.hpp"
+#include "elementwise.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
@@ -27,6 +28,7 @@ struct reference_gemm {
             const T* a = g.a + static_cast<std::ptrdiff_t>(bt) * g.stride_a;
             const T* b = g.b + static_cast<std::ptrdiff_t>(bt) * g.stride_b;
             TC* c = g.c + static_cast<std::ptrdiff_t>(bt) * g.stride_c;
+            const TC* residual = g.epilogue.residual ? g.epilogue.residual + static_cast<std::ptrdiff_t>(bt) * g.stride_c : nullptr;
             for (std::size_t i = 0; i < g.m; ++i) {
                 for (std::size_t j = 0; j < g.n; ++j) {
                     acc_t<TC> s = 0;
@@ -37,7 +39,12 @@ struct reference_gemm {
                     }
                     TC& out = c[i * g.ldc + j];
                     // beta == 0 must ignore whatever (possibly NaN) memory c held.
-                    out = g.beta == TC(0) ? TC(g.alpha * TC(s)) : TC(g.alpha * TC(s) + g.beta * out);
+                    TC v = g.beta == TC(0) ? TC(g.alpha * TC(s)) : TC(g.alpha * TC(s) + g.beta * out);
+                    const auto& e = g.epilogue;
+                    if (e.bias) v += e.bias[j];
+                    if (residual) v += residual[i * g.ldc + j];
+                    if (e.activation == gemm_activation::gelu) v = reference_unary::apply(unary_op::gelu, v, TC(1));
+                    out = v;
                 }
             }
         }
