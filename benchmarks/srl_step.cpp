@@ -119,6 +119,7 @@ void serve(const options& o) {
                 const auto t0 = clock_type::now();
                 {
                     sb::autograd::no_grad off;
+                    sb::backend::frozen_weights_scope frozen; // as `starbucks embed` does (here: one batch per scope)
                     const auto batch = sb::data::tokenize<float, B>(tokenizer, texts, o.max_length, config.vocab_size, "bench_srl_step");
                     const auto hidden = model(batch.ids, batch.mask, n);
                     const auto pooled = sb::nn::mean_pooling(hidden.back(), batch.mask);

@@ -202,6 +202,7 @@ void embed_on(const plan& p, const std::filesystem::path& dir, const sb::nn::ber
     const sb::text::wordpiece tokenizer = sb::text::wordpiece::load(dir);
 
     sb::autograd::no_grad inference;
+    sb::backend::frozen_weights_scope frozen; // weights stay packed across the batches
     if (format == "npy") out.write(npy_header(texts.size(), p.dim));
     const sb::text::encode_options enc{p.max_length, true, sb::text::padding::longest};
     for (std::size_t start = 0; start < texts.size(); start += p.batch_size) {

@@ -14,6 +14,7 @@
 #include "core/shape.hpp"
 
 #include "backend/concepts.hpp"
+#include "backend/frozen_weights.hpp"
 #include "backend/reference/reference.hpp"
 #include "backend/threads.hpp"
 

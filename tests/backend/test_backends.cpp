@@ -226,6 +226,64 @@ TEST_CASE("backends: cpu_onednn creates no primitive once a step has run") {
     step();
     CHECK(B::default_context().onednn.primitives_created() == after_warm_up);
 }
+
+TEST_CASE("backends: cpu_onednn packs layer weights: per call for tall products, once per frozen-weights scope") {
+    using B = backend::cpu_onednn;
+    auto& oc = B::default_context().onednn;
+    // 4096 rows: tall enough for a per-call reorder of the weight, in the forward (x Wᵀ) and in
+    // the input gradient (dY W).
+    auto x = input<backend::reference>(extents<dyn, 96>(4096), 70);
+    auto w = input<backend::reference>(extents<40, 96>{}, 71);
+    auto b = input<backend::reference>(extents<40>{}, 72);
+    auto dy = input<backend::reference>(extents<dyn, 40>(4096), 73);
+    const auto expected_y = gelu(add(matmul_nt(x, w), b));
+    const auto expected_dx = matmul(dy, w);
+    auto xb = on<B>(x);
+    auto wb = on<B>(w);
+    auto bb = on<B>(b);
+    CHECK(relative_error(linear(xb, wb, bb, backend::gemm_activation::gelu), expected_y) <= f32_tolerance);
+    {
+        auto xv = ag::parameter(on<B>(x));
+        auto wv = ag::parameter(on<B>(w));
+        auto bv = ag::parameter(on<B>(b));
+        ag::tape tape;
+        auto on_tape = tape.activate();
+        tape.backward({ag::sum(ag::mul(ag::linear(xv, wv, bv), ag::constant_input(on<B>(dy))))});
+        CHECK(relative_error(contiguous(xv.grad()), expected_dx) <= f32_tolerance);
+    }
+    CHECK(oc.weights_held() == 0); // per-call packing keeps nothing
+    // A frozen scope packs each weight once and reuses it, small products included.
+    auto xs = input<backend::reference>(extents<dyn, 96>(7), 74);
+    const auto expected_small = add(matmul_nt(xs, w), b);
+    auto xsb = on<B>(xs);
+    {
+        backend::frozen_weights_scope frozen;
+        const std::size_t before = oc.weights_packed();
+        for (int i = 0; i < 3; ++i) {
+            CHECK(relative_error(linear(xsb, wb, bb), expected_small) <= f32_tolerance);
+            CHECK(relative_error(linear(xb, wb, bb, backend::gemm_activation::gelu), expected_y) <= f32_tolerance);
+        }
+        // One packed copy per (weight, primitive): the 7-row and the 4096-row products.
+        CHECK(oc.weights_packed() - before >= 1);
+        CHECK(oc.weights_packed() - before <= 2);
+        CHECK(oc.weights_held() >= 1);
+        {
+            backend::frozen_weights_scope nested; // the same generation: nothing repacked
+            const std::size_t inner_before = oc.weights_packed();
+            CHECK(relative_error(linear(xsb, wb, bb), expected_small) <= f32_tolerance);
+            CHECK(oc.weights_packed() == inner_before);
+        }
+        CHECK(oc.weights_held() >= 1);
+    }
+    CHECK(oc.weights_held() == 0); // released with the outermost scope
+    // A weight changed between scopes is packed afresh: the next scope sees the new values.
+    auto w2 = input<backend::reference>(extents<40, 96>{}, 75);
+    std::memcpy(wb.data(), w2.data(), w2.size() * sizeof(float));
+    {
+        backend::frozen_weights_scope frozen;
+        CHECK(relative_error(linear(xsb, wb, bb), add(matmul_nt(xs, w2), b)) <= f32_tolerance);
+    }
+}
 #endif
 
 TEST_CASE("backends: thread count is validated, and results do not depend on it beyond reassociation") {

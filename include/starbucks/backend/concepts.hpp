@@ -46,6 +46,9 @@ struct gemm_args {
     /// Float operands only: round both operands to bf16 before multiplying, accumulating in
     /// f32 (matmul_precision::bf16). Every backend honours it with the same rounding.
     bool bf16_operands = false;
+    /// B is a linear layer's weight (in either orientation), not an activation: a backend may
+    /// reorder it into its kernel's packed layout, and inside a frozen_weights_scope keep that.
+    bool b_is_weight = false;
     gemm_epilogue<TC> epilogue;
 };
 

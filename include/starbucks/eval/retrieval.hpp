@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../autograd/autograd.hpp"
+#include "../backend/frozen_weights.hpp"
 #include "../config.hpp"
 #include "../core/error.hpp"
 #include "../data/beir.hpp"
@@ -285,6 +286,7 @@ search_result search(nn::bert_encoder<T, B>& model, const text::wordpiece& token
     const std::size_t width = model.config.hidden_size;
     const auto plan = detail::make_plan(sizes, model.n_layers(), width, where);
     autograd::no_grad inference;
+    backend::frozen_weights_scope frozen; // weights stay packed across the corpus's batches
     detail::inference_mode mode(model);
     search_result out;
     const auto q_vec = detail::start_search(out, model, tokenizer, queries, sizes, plan, o, where);
@@ -330,6 +332,7 @@ search_result search_embedded(nn::bert_encoder<T, B>& model, const text::wordpie
         stored.push_back(std::size_t(it - corpus.layers.begin()));
     }
     autograd::no_grad inference;
+    backend::frozen_weights_scope frozen; // weights stay packed across the corpus's batches
     detail::inference_mode mode(model);
     search_result out;
     const auto q_vec = detail::start_search(out, model, tokenizer, queries, sizes, plan, o, where);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../autograd/autograd.hpp"
+#include "../backend/frozen_weights.hpp"
 #include "../config.hpp"
 #include "../core/error.hpp"
 #include "../data/token_batch.hpp"
@@ -73,6 +74,7 @@ std::vector<sts_result> evaluate_sts(nn::bert_encoder<T, B>& model, const text::
         deepest = std::max(deepest, s.layers);
     }
     autograd::no_grad inference;
+    backend::frozen_weights_scope frozen; // weights stay packed across the batches
     const bool was_training = model.training;
     model.training = false;
     std::vector<std::vector<double>> cosines(sizes.size());

@@ -85,7 +85,7 @@ using product_t = std::conditional_t<std::is_same_v<T, bf16>, float, T>;
 /// type TC, which is float for bf16 operands.
 template <class T, class B, class VA, class VB, class VC, class TC = typename VC::value_type>
 void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, TC beta,
-                   const backend::gemm_epilogue<TC>& epilogue = {}) {
+                   const backend::gemm_epilogue<TC>& epilogue = {}, bool b_is_weight = false) {
     constexpr std::size_t ra = VA::rank(), rb = VB::rank(), rc = VC::rank();
     const std::size_t m = c.extent(rc - 2), n = c.extent(rc - 1);
     const std::size_t k = ta ? a.extent(ra - 2) : a.extent(ra - 1);
@@ -130,6 +130,7 @@ void gemm_dispatch(const VA& a, const VB& b, VC& c, bool ta, bool tb, TC alpha, 
     g.alpha = alpha;
     g.beta = beta;
     g.epilogue = epilogue;
+    g.b_is_weight = b_is_weight;
     if constexpr (std::is_same_v<T, float>) g.bf16_operands = current_matmul_precision() == matmul_precision::bf16;
     B::gemm(B::default_context(), g);
 }
@@ -191,13 +192,15 @@ auto matmul_nt(const A& a, const B& b) {
 }
 
 /// @brief c = alpha * op(a) op(b) + beta * c into an existing contiguous c (beta = 1 accumulates
-/// a gradient). Shapes are checked as for matmul.
+/// a gradient). Shapes are checked as for matmul. `b_is_weight`: b is a layer's weight (see
+/// backend::gemm_args), as in the input gradient of a linear layer.
 template <bool TransA, bool TransB, class T, class EA, class EB, class EC, class B>
-void matmul_into(tensor_view<T, EC, B> c, tensor_view<const T, EA, B> a, tensor_view<const T, EB, B> b, T alpha, T beta) {
+void matmul_into(tensor_view<T, EC, B> c, tensor_view<const T, EA, B> a, tensor_view<const T, EB, B> b, T alpha, T beta,
+                 bool b_is_weight = false) {
     const shape expect = detail::matmul_shape<TransA, TransB>(a.dims(), b.dims());
     if (!(expect == c.dims()) || !c.is_contiguous())
         throw shape_error("starbucks::matmul_into", "output " + to_string(c.lay()) + " must be contiguous " + to_string(expect));
-    detail::gemm_dispatch<T, B>(a, b, c, TransA, TransB, alpha, beta);
+    detail::gemm_dispatch<T, B>(a, b, c, TransA, TransB, alpha, beta, {}, b_is_weight);
 }
 
 STARBUCKS_NAMESPACE_END

@@ -39,7 +39,7 @@ auto linear_product(const char* op, const X& x, const W& w, const V& bias, backe
     tail.residual = residual;
     tensor<T, E, Be> y(E(out_shape), uninitialized);
     auto vy = y.view();
-    gemm_dispatch<T, Be>(vx, vw, vy, false, true, T(1), T(0), tail);
+    gemm_dispatch<T, Be>(vx, vw, vy, false, true, T(1), T(0), tail, true);
     return y;
 }
 } // namespace detail

@@ -11,8 +11,10 @@ namespace autograd {
 namespace detail {
 /// grad += op_x(p) op_y(q) where grad may be a broadcast (rank-2) operand of a batched product:
 /// then the batched product is formed and summed over the batch.
+/// `q_is_weight`: q is a layer's weight (the input gradient of a linear layer).
 template <bool TX, bool TY, class T, class EG, class EP, class EQ, class B>
-void matmul_grad(tensor_view<T, EG, B> grad, tensor_view<const T, EP, B> p, tensor_view<const T, EQ, B> q, T alpha) {
+void matmul_grad(tensor_view<T, EG, B> grad, tensor_view<const T, EP, B> p, tensor_view<const T, EQ, B> q, T alpha,
+                 bool q_is_weight = false) {
     if constexpr (TX && !TY && EG::rank() == 2 && EP::rank() >= 3 && EQ::rank() >= 3) {
         // A weight shared across the batch (a Linear layer): Σ_b p_bᵀ q_b is one product over
         // the stacked rows, never the batched product followed by a reduction.
@@ -29,7 +31,7 @@ void matmul_grad(tensor_view<T, EG, B> grad, tensor_view<const T, EP, B> p, tens
     }
     const shape s = starbucks::detail::matmul_shape<TX, TY>(p.dims(), q.dims());
     if (s == grad.dims()) {
-        matmul_into<TX, TY>(grad, p, q, alpha, T(1));
+        matmul_into<TX, TY>(grad, p, q, alpha, T(1), q_is_weight);
     } else {
         auto full = starbucks::matmul<TX, TY>(p, q);
         accumulate_reduced(grad, as_const_view(full), alpha);

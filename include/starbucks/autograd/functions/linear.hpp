@@ -25,7 +25,7 @@ auto record_linear(const char* name, Y&& y, const var<T, EX, B>& x, const var<T,
                         residual_state](var_state<T, B>& out) {
         const EY ey(out.dims());
         auto dy = tensor_view<const T, EY, B>(out.grad(ey));
-        if (sx->requires_grad) matmul_grad<false, false>(sx->grad(ex), dy, sw->view(ew), T(1));
+        if (sx->requires_grad) matmul_grad<false, false>(sx->grad(ex), dy, sw->view(ew), T(1), true);
         if (sw->requires_grad) matmul_grad<true, false>(sw->grad(ew), dy, sx->view(ex), T(1));
         if (sb->requires_grad) accumulate_reduced(sb->grad(eb), dy);
         if constexpr (sizeof...(Residual) == 1) {

@@ -115,7 +115,7 @@ gemm_args<D, float> round_operands(const gemm_args<float, float>& g) {
     r.stride_c = g.stride_c;
     r.alpha = g.alpha;
     r.beta = g.beta;
-    r.epilogue = g.epilogue;
+    r.epilogue = g.epilogue; // b_is_weight is not carried: B is now per-thread scratch, not the weight
     // Stored shapes: A is (k, m) when transposed, (m, k) otherwise; likewise B.
     const std::size_t a_rows = g.trans_a ? g.k : g.m, a_cols = g.trans_a ? g.m : g.k;
     const std::size_t b_rows = g.trans_b ? g.n : g.k, b_cols = g.trans_b ? g.k : g.n;
