@@ -10,8 +10,8 @@ STARBUCKS_NAMESPACE_BEGIN
 namespace autograd {
 
 namespace detail {
-/// Records y = x·Wᵀ + b (+ r) computed by `forward`: dx = dy·W, dW = dyᵀ·x (one product over
-/// the stacked rows), db = dy summed over the rows, dr = dy.
+/// Records y = x·Wᵀ + b (+ r), already computed: dx = dy·W, dW = dyᵀ·x (one product over the
+/// stacked rows), db = dy summed over the rows, dr = dy. `r` is the residual, when there is one.
 template <class T, class EX, class EW, class EB, class B, class Y, class... Residual>
 auto record_linear(const char* name, Y&& y, const var<T, EX, B>& x, const var<T, EW, B>& w, const var<T, EB, B>& b,
                    const Residual&... r) {

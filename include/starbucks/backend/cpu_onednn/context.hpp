@@ -59,15 +59,16 @@ public:
 
     /// The packed copy of a weight kept for frozen-weights `generation` under `key`: when there
     /// is none yet, a buffer of layout `md` from the host pool (reused from scope to scope, so
-    /// no page is touched afresh) that `pack(memory)` fills.
+    /// no page is touched afresh) that `pack(memory)` fills. Each generation has entries of its
+    /// own, so a thread's copy is only ever released by the end of its own scope.
     template <class Pack>
     const dnnl::memory& packed_weight(const std::string& key, std::uint64_t generation, const dnnl::memory::desc& md, Pack&& pack) {
         std::lock_guard lock(mutex_);
-        auto it = packed_.find(key);
-        if (it == packed_.end() || it->second.generation != generation) {
-            packed_.erase(key);
+        const std::string full_key = key + ":generation:" + std::to_string(generation);
+        auto it = packed_.find(full_key);
+        if (it == packed_.end()) {
             const std::size_t bytes = md.get_size();
-            it = packed_.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple(generation, bytes)).first;
+            it = packed_.emplace(std::piecewise_construct, std::forward_as_tuple(full_key), std::forward_as_tuple(generation, bytes)).first;
             it->second.memory = dnnl::memory(md, engine_, it->second.data);
             pack(it->second.memory);
             ++packed_made_;
