@@ -25,6 +25,7 @@
 #include "tensor/tensor.hpp"
 #include "tensor/view.hpp"
 
+#include "ops/attention.hpp"
 #include "ops/copy.hpp"
 #include "ops/dropout.hpp"
 #include "ops/elementwise.hpp"

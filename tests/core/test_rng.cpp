@@ -188,4 +188,14 @@ TEST_CASE("rng: dropout of a strided view uses the mask of its row-major contigu
     CHECK(testing::max_abs_diff(a.y, b.y) == 0.0);
 }
 
+TEST_CASE("rng: a stream advanced by w words draws word w + i as its i-th") {
+    const rng_stream r{0x1234, 77};
+    for (const std::uint64_t w : {0ull, 1ull, 3ull, 4ull, 1001ull, (1ull << 33) + 5}) {
+        const rng_stream a = r.advanced(w);
+        for (std::uint64_t i = 0; i < 9; ++i) CHECK(a.bits(i) == r.bits(w + i));
+        CHECK(a.advanced(2).bits(0) == r.bits(w + 2));
+        CHECK(a.uniform(3) == r.uniform(w + 3));
+    }
+}
+
 } }  // namespace test_rng

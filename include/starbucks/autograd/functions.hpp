@@ -2,6 +2,7 @@
 // Every differentiable function of the autograd.
 #pragma once
 
+#include "functions/attention.hpp"
 #include "functions/copy.hpp"
 #include "functions/dropout.hpp"
 #include "functions/elementwise.hpp"

@@ -37,13 +37,19 @@ struct philox4x32 {
 };
 
 /// @brief Where random numbers come from: a seed and a stream id (one per use site, e.g. per
-/// dropout call), plus the element index. Counter = (index / 4, stream); key = seed.
+/// dropout call), plus the element index. Counter = (word / 4, stream); key = seed.
 struct rng_stream {
     std::uint64_t seed = 0;
     std::uint64_t stream = 0;
+    /// The stream's word that element 0 draws: a kernel working on a tile of a larger tensor
+    /// (fused attention, one sample at a time) draws the same bits as one pass over the whole.
+    std::uint64_t offset = 0;
 
-    /// Words 4b .. 4b+3 of this stream: one Philox call (a kernel drawing consecutive words
-    /// uses all four).
+    /// The same stream, starting `words` further on.
+    constexpr rng_stream advanced(std::uint64_t words) const noexcept { return {seed, stream, offset + words}; }
+
+    /// Words 4b .. 4b+3 of this stream, not counting `offset`: one Philox call (a kernel
+    /// drawing consecutive words uses all four).
     constexpr philox4x32::counter_type block(std::uint64_t b) const noexcept {
         const philox4x32::counter_type ctr{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(b >> 32),
                                            static_cast<std::uint32_t>(stream),
@@ -51,8 +57,8 @@ struct rng_stream {
         const philox4x32::key_type key{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
         return philox4x32::generate(ctr, key);
     }
-    /// The i-th 32-bit random word of this stream.
-    constexpr std::uint32_t bits(std::uint64_t i) const noexcept { return block(i >> 2)[i & 3]; }
+    /// The i-th 32-bit random word of this stream (word offset + i).
+    constexpr std::uint32_t bits(std::uint64_t i) const noexcept { return block((offset + i) >> 2)[(offset + i) & 3]; }
     /// A word as a uniform in [0, 1) with 24 random bits: exactly representable in float.
     static constexpr float to_uniform(std::uint32_t word) noexcept { return static_cast<float>(word >> 8) * (1.0f / 16777216.0f); }
     /// Uniform in [0, 1) with 24 random bits: exactly representable in float.

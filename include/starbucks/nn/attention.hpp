@@ -59,17 +59,17 @@ struct bert_attention {
     autograd::var<T, dextents<3>, B> operator()(const autograd::var<T, dextents<3>, B>& x, const autograd::var<T, EM, B>& mask,
                                                 const dropout_source& d = {}, std::uint64_t site = 0) const {
         namespace ag = autograd;
-        const std::size_t batch = x.extent(0), tokens = x.extent(1), width = query.out_features();
-        const std::size_t head_size = width / heads;
-        const dextents<4> split(batch, tokens, heads, head_size);
-        // (B,T,C) -> (B,T,H,D) -> (B,H,T,D): views of the projections, no copies.
-        auto q = ag::transpose<1, 2>(ag::reshape(query(x), split));
-        auto k = ag::transpose<1, 2>(ag::reshape(key(x), split));
-        auto v = ag::transpose<1, 2>(ag::reshape(value(x), split));
-        auto scores = ag::matmul<false, true>(q, k, T(1) / std::sqrt(T(head_size))); // (B,H,T,T), scaled inside the GEMM
-        auto probs = detail::dropout(ag::softmax(scores, mask), attention_dropout_p, d, site);     // (B,H,T,T)
-        auto context = ag::transpose<1, 2>(ag::matmul(probs, v));                                 // (B,T,H,D), strided
-        auto merged = ag::reshape(ag::contiguous(context), dextents<3>(batch, tokens, width)); // (B,T,C)
+        const std::size_t width = query.out_features();
+        // One fused op per layer: the (B, H, T, T) scores and probabilities stay in a per-sample
+        // scratch, forward and backward (ops/attention.hpp).
+        attention_options<T> o;
+        o.heads = heads;
+        o.scale = T(1) / std::sqrt(T(width / heads));
+        if (detail::dropout_active(attention_dropout_p, d)) {
+            o.dropout_p = static_cast<T>(attention_dropout_p);
+            o.rng = detail::dropout_stream(d, site);
+        }
+        auto merged = ag::attention(query(x), key(x), value(x), mask, o); // (B,T,C), heads side by side
         if (!detail::dropout_active(hidden_dropout_p, d)) return LayerNorm(dense.with_residual(merged, x));
         return LayerNorm(ag::add(detail::dropout(dense(merged), hidden_dropout_p, d, site + 1), x));
     }

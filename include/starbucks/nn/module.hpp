@@ -63,11 +63,16 @@ inline constexpr std::uint64_t dropout_sites = std::uint64_t(1) << 16;
 /// Whether a dropout with probability p draws a mask (else it is the identity).
 inline bool dropout_active(double p, const dropout_source& d) noexcept { return d.training && p != 0; }
 
+/// The random stream of the dropout at `site` in step d.step.
+inline rng_stream dropout_stream(const dropout_source& d, std::uint64_t site) noexcept {
+    return rng_stream{d.seed, d.step * dropout_sites + site};
+}
+
 /// Dropout with probability p at `site`; the identity when not training.
 template <class T, class E, class B>
 autograd::var<T, E, B> dropout(const autograd::var<T, E, B>& x, double p, const dropout_source& d, std::uint64_t site) {
     if (!dropout_active(p, d)) return x;
-    return autograd::dropout(x, static_cast<T>(p), rng_stream{d.seed, d.step * dropout_sites + site});
+    return autograd::dropout(x, static_cast<T>(p), dropout_stream(d, site));
 }
 
 /// A weight drawn from Normal(0, 0.02), as BertPreTrainedModel._init_weights does.

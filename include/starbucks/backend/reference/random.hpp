@@ -9,7 +9,7 @@ STARBUCKS_NAMESPACE_BEGIN
 namespace backend::detail {
 
 struct reference_random {
-    /// Element i is kept when uniform(i) >= p; mask[i] = kept ? 1 / (1 - p) : 0; y = x * mask.
+    /// Element i is kept when uniform(i) >= p (word rng.offset + i); mask[i] = kept ? 1 / (1 - p) : 0; y = x * mask.
     template <class C, class T>
     static void dropout(C&, std::size_t n, T p, rng_stream rng, const T* x, T* y, T* mask) {
         dropout_range(0, n, p, rng, x, y, mask);
@@ -19,8 +19,9 @@ struct reference_random {
     static void dropout_range(std::size_t begin, std::size_t end, T p, rng_stream rng, const T* x, T* y, T* mask) {
         const T keep_scale = p < T(1) ? T(1) / (T(1) - p) : T(0);
         for (std::size_t i = begin; i < end;) {
-            const auto words = rng.block(i >> 2);
-            for (std::size_t lane = i & 3; lane < 4 && i < end; ++lane, ++i) {
+            const std::uint64_t word = rng.offset + i;
+            const auto words = rng.block(word >> 2);
+            for (std::size_t lane = word & 3; lane < 4 && i < end; ++lane, ++i) {
                 mask[i] = T(rng_stream::to_uniform(words[lane])) >= p ? keep_scale : T(0);
                 y[i] = x[i] * mask[i];
             }

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+// Fused multi-head self-attention: softmax(q·kᵀ·scale + mask), dropout, times v, a few samples
+// at a time, so the (heads, T, T) scores never reach memory as whole-batch tensors. The backward
+// recomputes them (and the dropout mask, from its counter-based stream) tile by tile.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "../core/rng.hpp"
+#include "elementwise.hpp"
+#include "gemm.hpp"
+
+STARBUCKS_NAMESPACE_BEGIN
+
+/// @brief What one multi-head attention computes besides q, k and v: the number of heads, the
+/// score scale (1/sqrt(head size) in BERT) and dropout on the probabilities (p = 0: none).
+/// Element i of the (B, H, T, T) probabilities draws word i of `rng`, as one dropout pass over
+/// the whole probability tensor would.
+template <class T>
+struct attention_options {
+    std::size_t heads = 1;
+    T scale = 1;
+    T dropout_p = 0;
+    rng_stream rng{};
+};
+
+namespace detail {
+
+/// The fused kernel's view of one attention: row-major (B, T, C) q, k, v with C = H·D, an
+/// additive (B, T) key mask or none, and the options. Samples are processed in chunks whose
+/// score tiles fit a cache-sized scratch; each sample's products are strided GEMMs over the
+/// heads (head h of sample b starts at b·T·C + h·D, rows C apart), so no head is ever copied.
+template <class T, class B>
+class attention_kernel {
+public:
+    attention_kernel(std::size_t batch, std::size_t tokens, std::size_t width, const T* q, const T* k, const T* v, const T* mask,
+                     const attention_options<T>& o)
+        : batch_(batch), tokens_(tokens), width_(width), heads_(o.heads), head_size_(width / o.heads), q_(q), k_(k), v_(v),
+          mask_(mask), o_(o) {
+        const std::size_t tile = std::max<std::size_t>(1, heads_ * tokens_ * tokens_);
+        chunk_ = std::clamp<std::size_t>(scratch_elements / tile, 1, std::max<std::size_t>(batch_, 1));
+    }
+
+    /// out (B, T, C) = attention; every element written.
+    void forward(T* out) const {
+        const std::size_t tile = heads_ * tokens_ * tokens_;
+        tensor<T, dextents<1>, B> scores(dextents<1>(chunk_ * tile), uninitialized), probs(dextents<1>(chunk_ * tile), uninitialized);
+        tensor<T, dextents<1>, B> keep(dextents<1>(dropping() ? chunk_ * tile : 0), uninitialized);
+        for (std::size_t b0 = 0; b0 < batch_; b0 += chunk_) {
+            const std::size_t n = std::min(chunk_, batch_ - b0);
+            probabilities(b0, n, scores.data(), probs.data());
+            if (dropping()) B::dropout(B::default_context(), n * tile, o_.dropout_p, o_.rng.advanced(b0 * tile), probs.data(), probs.data(), keep.data());
+            for (std::size_t b = b0; b < b0 + n; ++b) // out_b = P_b v_b
+                gemm(false, false, tokens_, head_size_, tokens_, probs.data() + (b - b0) * tile, tiles(), v_ + offset(b), heads_rows(),
+                     out + offset(b), heads_rows(), T(1), T(0));
+        }
+    }
+
+    /// dq, dk, dv (B, T, C) += the gradients for dout (B, T, C); a null one is skipped.
+    void backward(const T* dout, T* dq, T* dk, T* dv) const {
+        const std::size_t tile = heads_ * tokens_ * tokens_, elems = chunk_ * tile;
+        tensor<T, dextents<1>, B> scores(dextents<1>(elems), uninitialized), probs(dextents<1>(elems), uninitialized);
+        tensor<T, dextents<1>, B> grad(dextents<1>(elems), uninitialized), keep(dextents<1>(dropping() ? elems : 0), uninitialized);
+        auto& ctx = B::default_context();
+        for (std::size_t b0 = 0; b0 < batch_; b0 += chunk_) {
+            const std::size_t n = std::min(chunk_, batch_ - b0), m = n * tile;
+            probabilities(b0, n, scores.data(), probs.data());
+            // The probabilities as the forward pass multiplied them into v: P, or P·mask in `grad`.
+            const T* used = probs.data();
+            if (dropping()) {
+                B::dropout(ctx, m, o_.dropout_p, o_.rng.advanced(b0 * tile), probs.data(), grad.data(), keep.data());
+                used = grad.data();
+            }
+            for (std::size_t b = b0; b < b0 + n; ++b) {
+                const std::size_t t = (b - b0) * tile;
+                if (dv) // dv_b += P_bᵀ dout_b
+                    gemm(true, false, tokens_, head_size_, tokens_, used + t, tiles(), dout + offset(b), heads_rows(), dv + offset(b),
+                         heads_rows(), T(1), T(1));
+                // grad_b = scale · dout_b v_bᵀ: the gradient of the (dropped-out) probabilities, with
+                // the scores' scale taken now (softmax's backward is linear in it), so that the
+                // accumulating products below have alpha = 1 (oneDNN runs alpha != 1 together
+                // with beta = 1 on a strided C on its slow reference kernel).
+                gemm(false, true, tokens_, tokens_, head_size_, dout + offset(b), heads_rows(), v_ + offset(b), heads_rows(),
+                     grad.data() + t, tiles(), o_.scale, T(0));
+            }
+            if (dropping()) {
+                const backend::strided<T> g{grad.data(), layout::contiguous(shape{m})};
+                const backend::strided<const T> gc{grad.data(), g.lay}, kc{keep.data(), g.lay};
+                B::binary(ctx, backend::binary_op::mul, g, gc, kc);
+            }
+            // scores := scale · the gradient of the masked scores (softmax's backward accumulates).
+            B::fill(ctx, m, T(0), scores.data());
+            B::softmax_backward(ctx, n * heads_ * tokens_, tokens_, probs.data(), grad.data(), scores.data(), false);
+            for (std::size_t b = b0; b < b0 + n; ++b) {
+                const T* ds = scores.data() + (b - b0) * tile;
+                if (dq) // dq_b += scale · dS_b k_b
+                    gemm(false, false, tokens_, head_size_, tokens_, ds, tiles(), k_ + offset(b), heads_rows(), dq + offset(b), heads_rows(),
+                         T(1), T(1));
+                if (dk) // dk_b += scale · dS_bᵀ q_b
+                    gemm(true, false, tokens_, head_size_, tokens_, ds, tiles(), q_ + offset(b), heads_rows(), dk + offset(b), heads_rows(),
+                         T(1), T(1));
+            }
+        }
+    }
+
+    /// Scores (B·H·T·T elements) of one tile kept in scratch at a time.
+    static constexpr std::size_t scratch_elements = std::size_t{1} << 16;
+
+private:
+    bool dropping() const noexcept { return o_.dropout_p != T(0); }
+    std::ptrdiff_t offset(std::size_t b) const noexcept { return static_cast<std::ptrdiff_t>(b * tokens_ * width_); }
+    /// Strides of a per-head operand: rows C apart, heads D apart.
+    std::pair<std::ptrdiff_t, std::ptrdiff_t> heads_rows() const noexcept {
+        return {static_cast<std::ptrdiff_t>(width_), static_cast<std::ptrdiff_t>(head_size_)};
+    }
+    /// Strides of a score tile: rows T apart, heads T·T apart.
+    std::pair<std::ptrdiff_t, std::ptrdiff_t> tiles() const noexcept {
+        return {static_cast<std::ptrdiff_t>(tokens_), static_cast<std::ptrdiff_t>(tokens_ * tokens_)};
+    }
+
+    /// probs = softmax(scale · q kᵀ + mask) for samples [b0, b0 + n); `scores` is scratch.
+    void probabilities(std::size_t b0, std::size_t n, T* scores, T* probs) const {
+        const std::size_t tile = heads_ * tokens_ * tokens_;
+        for (std::size_t b = b0; b < b0 + n; ++b)
+            gemm(false, true, tokens_, tokens_, head_size_, q_ + offset(b), heads_rows(), k_ + offset(b), heads_rows(),
+                 scores + (b - b0) * tile, tiles(), o_.scale, T(0), mask_ ? mask_ + b * tokens_ : nullptr);
+        B::softmax(B::default_context(), n * heads_ * tokens_, tokens_, scores, probs, false);
+    }
+
+    /// c_h = alpha · op(a_h) op(b_h) + beta · c_h (+ bias) for every head h, each operand given
+    /// with its (row, head) strides: one batched GEMM of H products.
+    void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::pair<std::ptrdiff_t, std::ptrdiff_t> sa,
+              const T* b, std::pair<std::ptrdiff_t, std::ptrdiff_t> sb, T* c, std::pair<std::ptrdiff_t, std::ptrdiff_t> sc, T alpha, T beta,
+              const T* bias = nullptr) const {
+        backend::gemm_args<T> g;
+        g.batch = heads_;
+        g.m = m;
+        g.n = n;
+        g.k = k;
+        g.trans_a = ta;
+        g.trans_b = tb;
+        g.a = a;
+        g.lda = sa.first;
+        g.stride_a = sa.second;
+        g.b = b;
+        g.ldb = sb.first;
+        g.stride_b = sb.second;
+        g.c = c;
+        g.ldc = sc.first;
+        g.stride_c = sc.second;
+        g.alpha = alpha;
+        g.beta = beta;
+        g.epilogue.bias = bias;
+        if constexpr (std::is_same_v<T, float>) g.bf16_operands = current_matmul_precision() == matmul_precision::bf16;
+        B::gemm(B::default_context(), g);
+    }
+
+    std::size_t batch_, tokens_, width_, heads_, head_size_, chunk_ = 1;
+    const T *q_, *k_, *v_, *mask_;
+    attention_options<T> o_;
+};
+
+/// Checks q, k, v (B, T, C), the heads and the mask ((B, T) or (B, 1, 1, T), or empty) for
+/// `op`, naming the offending shape.
+inline void check_attention(const char* op, const shape& q, const shape& k, const shape& v, const shape* mask, std::size_t heads) {
+    if (q.rank != 3) throw shape_error(op, "q must be (batch, tokens, width), not " + to_string(q));
+    if (!(k == q) || !(v == q)) throw shape_error(op, "q " + to_string(q) + ", k " + to_string(k) + " and v " + to_string(v) + " differ");
+    if (heads == 0 || q.dims[2] % heads != 0)
+        throw shape_error(op, "width " + std::to_string(q.dims[2]) + " is not a multiple of " + std::to_string(heads) + " heads");
+    if (!mask) return;
+    const bool plain = mask->rank == 2 && mask->dims[0] == q.dims[0] && mask->dims[1] == q.dims[1];
+    const bool broadcast = mask->rank == 4 && mask->dims[0] == q.dims[0] && mask->dims[1] == 1 && mask->dims[2] == 1 &&
+                           mask->dims[3] == q.dims[1];
+    if (!plain && !broadcast)
+        throw shape_error(op, "mask " + to_string(*mask) + " must be (batch, tokens) or (batch, 1, 1, tokens) for q " + to_string(q));
+}
+
+} // namespace detail
+
+namespace detail {
+/// The body of both attention overloads; `mask` is null or a (B, T) / (B, 1, 1, T) tensor.
+template <class Q, class K, class V, class VM>
+auto attention_impl(const Q& q, const K& k, const V& v, const VM* mask, const attention_options<value_type_t<Q>>& o) {
+    using T = value_type_t<Q>;
+    using Be = backend_t<Q>;
+    auto vq = as_const_view(q);
+    auto vk = as_const_view(k);
+    auto vv = as_const_view(v);
+    const shape ms = mask ? mask->dims() : shape{};
+    check_attention("starbucks::attention", vq.dims(), vk.dims(), vv.dims(), mask ? &ms : nullptr, o.heads);
+    const contiguous_input cq(vq), ck(vk), cv(vv);
+    std::optional<contiguous_input<T, typename VM::extents_type, Be>> cm;
+    if (mask) cm.emplace(*mask);
+    tensor<T, dextents<3>, Be> out(dextents<3>(vq.extent(0), vq.extent(1), vq.extent(2)), uninitialized);
+    attention_kernel<T, Be>(vq.extent(0), vq.extent(1), vq.extent(2), cq.data(), ck.data(), cv.data(), cm ? cm->data() : nullptr, o)
+        .forward(out.data());
+    return out;
+}
+} // namespace detail
+
+/// @brief Multi-head self-attention of (B, T, C) q, k, v split into `o.heads` heads of width
+/// D = C / H: per head, dropout(softmax(q kᵀ · o.scale + mask)) v, returned as (B, T, C) with
+/// the heads side by side (as BERT concatenates them). `mask` is additive over the keys, (B, T)
+/// or (B, 1, 1, T).
+/// @throws shape_error naming the shapes when q, k, v, the heads or the mask disagree.
+template <tensor_like Q, tensor_like K, tensor_like V, tensor_like M>
+    requires real<value_type_t<Q>> && detail::same_kind<Q, K> && detail::same_kind<Q, V> && detail::same_kind<Q, M>
+auto attention(const Q& q, const K& k, const V& v, const M& mask, const attention_options<value_type_t<Q>>& o) {
+    const auto vm = as_const_view(mask);
+    return detail::attention_impl(q, k, v, &vm, o);
+}
+
+/// The same without a mask: every key is attended to.
+template <tensor_like Q, tensor_like K, tensor_like V>
+    requires real<value_type_t<Q>> && detail::same_kind<Q, K> && detail::same_kind<Q, V>
+auto attention(const Q& q, const K& k, const V& v, const attention_options<value_type_t<Q>>& o) {
+    return detail::attention_impl(q, k, v, static_cast<const tensor_view<const value_type_t<Q>, dextents<2>, backend_t<Q>>*>(nullptr), o);
+}
+
+STARBUCKS_NAMESPACE_END
