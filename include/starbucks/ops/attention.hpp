@@ -154,7 +154,9 @@ private:
         g.alpha = alpha;
         g.beta = beta;
         g.epilogue.bias = bias;
-        if constexpr (std::is_same_v<T, float>) g.bf16_operands = current_matmul_precision() == matmul_precision::bf16;
+        // f32 even under matmul_precision::bf16: these per-head products are a few percent of a
+        // step's FLOPs, and rounding their strided operands on every call cost more than bf16
+        // saved (the bf16 step measured 1.6x slower in attention, docs/performance.md).
         B::gemm(B::default_context(), g);
     }
 

@@ -11,7 +11,9 @@ STARBUCKS_NAMESPACE_BEGIN
 /// optimizer state and every element-wise op stay f32 (the master copy); only the GEMMs, the
 /// bulk of the work, run on bf16 units where the CPU has them (AVX512-BF16 / AMX). Every
 /// backend gives the same numbers up to f32 summation order; where a backend has no fast bf16
-/// kernel it multiplies the rounded values in f32.
+/// kernel it multiplies the rounded values in f32. The fused attention (ops/attention.hpp)
+/// keeps its per-head products in f32 under either precision: they are a few percent of the
+/// FLOPs, and rounding their strided operands per call costs more than bf16 saves.
 enum class matmul_precision { f32, bf16 };
 
 namespace detail {
