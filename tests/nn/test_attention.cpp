@@ -141,4 +141,36 @@ TEST_CASE("bert_layer: dropout is off in eval, on in training, and reproducible 
     CHECK_FALSE(st::bitwise_same(train1.value(), train3.value()));
 }
 
+TEST_CASE("bert_layer: a training step with dropout takes no new memory from the OS after warm-up, attention scratch included") {
+    auto& pool = backend::host_pool::instance();
+    if (!pool.enabled()) return; // STARBUCKS_NO_POOL=1 (sanitizer runs): nothing is pooled
+    nn::bert_config c = st::tiny_config();
+    c.hidden_size = 64;
+    c.num_attention_heads = 4;
+    c.intermediate_size = 128;
+    c.max_position_embeddings = 64;
+    c.hidden_dropout_prob = 0.1;
+    c.attention_probs_dropout_prob = 0.1;
+    nn::bert_layer<float> l(c, 12);
+    // 8 texts of 64 tokens: activations of 128 KiB and attention tiles of 4 samples (256 KiB),
+    // all above the pool's 64 KiB threshold.
+    tensor<float, dextents<2>> m(8, 64);
+    for (std::size_t b = 0; b < 8; ++b)
+        for (std::size_t t = 0; t < 64; ++t) m(b, t) = t < 64 - 4 * b ? 1.0f : 0.0f;
+    const auto mask = nn::additive_mask(m);
+    const auto x = ag::constant_input(random<float>(dextents<3>(8, 64, 64), 80));
+    auto step = [&](std::uint64_t s) {
+        ag::tape tape;
+        auto on = tape.activate();
+        tape.backward({ag::mean(ag::square(l(x, mask, nn::dropout_source{true, 3, s})))});
+    };
+    step(0);
+    step(1);
+    const std::size_t warm = pool.os_allocations(), reused = pool.reuses();
+    step(2);
+    step(3);
+    CHECK(pool.os_allocations() == warm);
+    CHECK(pool.reuses() > reused);
+}
+
 } }  // namespace test_attention
