@@ -71,13 +71,33 @@ if(STARBUCKS_WITH_MPI)
   starbucks_add_component(mpi MPI MPI::MPI_CXX)
 endif()
 
+# CUDA: the headers are plain C++ except kernels/*.cuh and implementation.cuh, which one .cu
+# file of each program includes (nvcc, -std=c++20: CMake 3.25 does not map CUDA_STANDARD 20 for
+# nvcc 13, so the flag travels with the target). Default architectures: sm_90 plus its PTX.
 if(STARBUCKS_WITH_CUDA)
-  find_package(CUDAToolkit)
-  if(CUDAToolkit_FOUND)
-    # The CUDA backend's kernels arrive with the CUDA issue; the target already carries the
-    # toolkit libraries so consumers can link it today.
+  # The toolkit's usual home, for shells that did not source /etc/profile.d/cuda.sh.
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    find_program(_starbucks_nvcc nvcc)
+    if(NOT _starbucks_nvcc)
+      set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+    endif()
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
     starbucks_add_component(cuda CUDA CUDA::cudart CUDA::cublas CUDA::cublasLt)
+    target_compile_options(starbucks_cuda INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 --expt-relaxed-constexpr>)
+    file(GLOB_RECURSE _starbucks_cuda_sources CONFIGURE_DEPENDS
+         RELATIVE "${PROJECT_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}/include/starbucks/backend/cuda/*.cuh")
+    target_sources(starbucks_cuda INTERFACE FILE_SET HEADERS BASE_DIRS include FILES ${_starbucks_cuda_sources})
+  elseif(STARBUCKS_REQUIRE_CUDA)
+    message(FATAL_ERROR "STARBUCKS_REQUIRE_CUDA: no CUDA compiler found; put nvcc on PATH or set CMAKE_CUDA_COMPILER (/usr/local/cuda/bin/nvcc)")
   else()
-    message(WARNING "STARBUCKS_WITH_CUDA is ON but no CUDA toolkit was found; starbucks::cuda is not built")
+    message(WARNING "STARBUCKS_WITH_CUDA is ON but no CUDA compiler was found; starbucks::cuda is not built")
   endif()
 endif()

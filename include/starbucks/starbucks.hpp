@@ -37,6 +37,7 @@
 #include "ops/norm.hpp"
 #include "ops/reduce.hpp"
 #include "ops/softmax.hpp"
+#include "ops/transfer.hpp"
 
 #include "autograd/autograd.hpp"
 
