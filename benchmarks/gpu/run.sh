@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The GPU checks of the CUDA backend, as one script for a machine with an NVIDIA GPU (the device
 # tool's H200): build with nvcc, run the `cuda` test suite (failing if any case was skipped for
-# want of a device), run it again under compute-sanitizer memcheck and racecheck, then measure
-# backend::cuda's GEMM in BERT-base shapes against the device's dense bf16 peak and, where torch
-# with CUDA is installed, torch.matmul on the same shapes in the same run. Prints one summary.
+# want of a device), run it again under compute-sanitizer memcheck and racecheck, run the main
+# job's three stages for a few steps with --backend cuda (the training stage under memcheck too)
+# beside the same steps on the CPU, time a BERT-base SRL step (f32 and bf16 GEMM operands) with
+# bench_srl_step, and measure backend::cuda's GEMM in BERT-base shapes against the device's dense
+# bf16 peak and, where torch with CUDA is installed, torch.matmul on the same shapes in the same
+# run. Prints one summary.
 #
 #   benchmarks/gpu/run.sh [build-dir]        (default build/gpu)
 #
-# Not yet here: a BERT-base SRL step on the device against PyTorch AMP, and compute-sanitizer on
-# a short SRL run: `starbucks train --device cuda` does not exist yet (docs/architecture.md).
+# Not yet here: the PyTorch eager + AMP side of the BERT-base step (compare_pytorch.py drives
+# the CPU comparison only).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/gpu}
@@ -18,9 +21,9 @@ note() { summary+=("$1"); echo "== $1"; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || note "nvidia-smi failed"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTARBUCKS_WITH_CUDA=ON -DSTARBUCKS_REQUIRE_CUDA=ON \
-      -DSTARBUCKS_BUILD_EXAMPLES=OFF -DSTARBUCKS_BUILD_BENCHMARKS=ON -DSTARBUCKS_WITH_TEXT=OFF >"$build.configure.log" 2>&1 \
+      -DSTARBUCKS_BUILD_EXAMPLES=ON -DSTARBUCKS_BUILD_BENCHMARKS=ON >"$build.configure.log" 2>&1 \
   || { tail -20 "$build.configure.log"; echo "configure failed"; exit 1; }
-cmake --build "$build" --target test_cuda bench_gemm_cuda -j "$(nproc)" >"$build.build.log" 2>&1 \
+cmake --build "$build" --target test_cuda bench_gemm_cuda bench_srl_step starbucks_cli -j "$(nproc)" >"$build.build.log" 2>&1 \
   || { grep -m 20 -E "error" "$build.build.log"; echo "build failed"; exit 1; }
 note "build: ok"
 
@@ -36,6 +39,41 @@ for tool in memcheck racecheck; do
   else
     note "compute-sanitizer not found"
   fi
+done
+
+# The main job's stages, a few steps each, on the GPU and on the CPU (reference backend).
+exe="$build/examples/starbucks"
+for backend in cuda reference; do
+  out="$build.run-$backend"
+  rm -rf "$out"
+  "$exe" pretrain --config examples/models/small-bert/config.json --corpus examples/data/corpus.txt --objective smae \
+      --max-length 64 --batch-size 32 --steps 4 --lr 1e-3 --seed 42 --backend "$backend" --out "$out/pretrained" >"$out.log" 2>&1
+  "$exe" train --model "$out/pretrained" --train examples/data/stsb-train.tsv --max-steps 4 --batch-size 32 --max-length 64 \
+      --lr 2e-4 --seed 42 --backend "$backend" --out "$out/srl" >>"$out.log" 2>&1
+  "$exe" eval sts --model "$out/srl" --backend "$backend" --out "$out/report" >>"$out.log" 2>&1
+  note "main job, 4 steps per stage, --backend $backend: rc=$? ($(grep -E 'step +4' "$out.log" | tail -1 | tr -s ' '))"
+done
+if command -v compute-sanitizer >/dev/null; then
+  compute-sanitizer --tool memcheck --error-exitcode 9 "$exe" train --model "$build.run-cuda/pretrained" \
+      --train examples/data/stsb-train.tsv --max-steps 2 --batch-size 16 --max-length 64 --backend cuda \
+      --out "$build.run-cuda/memcheck" >"$build.train-memcheck.log" 2>&1
+  note "compute-sanitizer memcheck on 2 SRL steps: rc=$? ($(grep -E 'ERROR SUMMARY' "$build.train-memcheck.log" | tail -1))"
+fi
+
+# A BERT-base SRL step (12 layers, 768 wide, batch 32 pairs of 128 tokens, every default pair).
+base="$build.bert-base"
+mkdir -p "$base"
+cp examples/models/small-bert/vocab.txt "$base/"
+cat >"$base/config.json" <<'JSON'
+{"architectures": ["BertModel"], "model_type": "bert", "vocab_size": 8192, "hidden_size": 768,
+ "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu",
+ "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12}
+JSON
+tail -n +2 examples/data/stsb-train.tsv | head -32 | awk -F'\t' '{print $2 "\t" $3}' >"$base/pairs.tsv"
+for dtype in f32 bf16; do
+  printf 'step\nstep\nstep\nstep\nstep\nstep\nquit\n' | "$build/benchmarks/bench_srl_step" --model "$base" --data "$base/pairs.tsv" \
+      --max-length 128 --backend cuda --dtype "$dtype" >"$base.$dtype.txt" 2>&1
+  note "BERT-base SRL step on cuda, $dtype: $(grep '^step' "$base.$dtype.txt" | tail -3 | awk '{printf "%.1f ms ", $2*1000}')(last 3 of 6)"
 done
 
 "$build/benchmarks/bench_gemm_cuda" | tee "$build.gemm.txt"

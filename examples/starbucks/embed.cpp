@@ -75,8 +75,8 @@ void add_embed(CLI::App& app, embed_options& o) {
         ->capture_default_str()
         ->check(CLI::IsMember({"tsv", "jsonl", "npy"}));
     cmd->add_option("--output", o.output, "Output file (written atomically); default stdout");
-    cmd->add_option("--backend", o.backend, "reference, cpu_eigen or cpu_onednn (default: the first of " + joined(compiled_backends()) + ")")
-        ->check(CLI::IsMember({"reference", "cpu_eigen", "cpu_onednn"}));
+    cmd->add_option("--backend", o.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the first of " + joined(compiled_backends()) + ")")
+        ->check(CLI::IsMember({"reference", "cpu_eigen", "cpu_onednn", "cuda"}));
     o.threads_flag = cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
     add_dtype_flag(cmd, o.dtype);
 }
@@ -215,8 +215,9 @@ void embed_on(const plan& p, const std::filesystem::path& dir, const sb::nn::ber
         for (std::size_t b = 0; b < count; ++b) batch.emplace_back(p.lower_case ? lowered[b] : texts[start + b]);
         const auto encodings = tokenizer.encode_batch(batch, enc);
         const std::size_t tokens = encodings.front().size();
-        sb::nn::id_tensor<B> ids(count, tokens);            // (B, T)
-        sb::nn::mask_tensor<float, B> mask(count, tokens);  // (B, T)
+        using H = sb::backend::host_backend_t<B>;           // built on the host, then moved to B
+        sb::nn::id_tensor<H> host_ids(count, tokens);       // (B, T)
+        sb::nn::mask_tensor<float, H> host_mask(count, tokens);
         for (std::size_t b = 0; b < count; ++b)
             for (std::size_t t = 0; t < tokens; ++t) {
                 const auto id = encodings[b].ids[t];
@@ -226,9 +227,11 @@ void embed_on(const plan& p, const std::filesystem::path& dir, const sb::nn::ber
                     throw sb::model_error(input_label + ":" + std::to_string(start + b + 1),
                                           "token \"" + tokenizer.vocabulary().token(id) + "\"",
                                           "has id " + std::to_string(id) + "; the model's vocab_size is " + std::to_string(config.vocab_size));
-                ids(b, t) = id;
-                mask(b, t) = static_cast<float>(encodings[b].attention_mask[t]);
+                host_ids(b, t) = id;
+                host_mask(b, t) = static_cast<float>(encodings[b].attention_mask[t]);
             }
+        const auto ids = sb::to<B>(std::move(host_ids));
+        const auto mask = sb::to<B>(std::move(host_mask));
         const auto hidden = encoder(ids, mask, p.layers);              // layers + 1 states, (B, T, C)
         const auto& h = hidden.back();                                 // (B, T, C)
         std::vector<float> pooled(count * p.dim);                      // (B, D), the kept prefix
@@ -236,8 +239,8 @@ void embed_on(const plan& p, const std::filesystem::path& dir, const sb::nn::ber
             for (std::size_t b = 0; b < count; ++b)
                 for (std::size_t c = 0; c < p.dim; ++c) pooled[b * p.dim + c] = view(b, c);
         };
-        if (p.pooling == "cls") keep(sb::nn::cls_pooling(h).value());
-        else keep(sb::nn::mean_pooling(h, mask).value());
+        if (p.pooling == "cls") keep(sb::host_copy(sb::nn::cls_pooling(h).value()));
+        else keep(sb::host_copy(sb::nn::mean_pooling(h, mask).value()));
         std::string chunk;
         std::vector<float> v(p.dim);
         for (std::size_t b = 0; b < count; ++b) {
@@ -313,13 +316,7 @@ int run_embed(const embed_options& o) {
     const std::vector<std::string> texts = read_input(o.input);
     const std::string input_label = o.input == "-" ? "<stdin>" : o.input;
     sink out(o.output);
-    if (backend == "reference") embed_on<sb::backend::reference>(p, o.model, config, texts, input_label, o.format, out);
-#ifdef STARBUCKS_WITH_EIGEN
-    if (backend == "cpu_eigen") embed_on<sb::backend::cpu_eigen>(p, o.model, config, texts, input_label, o.format, out);
-#endif
-#ifdef STARBUCKS_WITH_ONEDNN
-    if (backend == "cpu_onednn") embed_on<sb::backend::cpu_onednn>(p, o.model, config, texts, input_label, o.format, out);
-#endif
+    with_backend(backend, [&]<class B>(std::type_identity<B>) { embed_on<B>(p, o.model, config, texts, input_label, o.format, out); });
     out.commit();
     return 0;
 }

@@ -29,6 +29,9 @@
 #ifdef STARBUCKS_WITH_ONEDNN
 #include <starbucks/backend/cpu_onednn/cpu_onednn.hpp>
 #endif
+#ifdef STARBUCKS_WITH_CUDA
+#include <starbucks/backend/cuda/cuda.hpp>
+#endif
 
 #include "common.hpp"
 
@@ -44,6 +47,9 @@ inline std::vector<std::string> compiled_backends() {
     b.emplace_back("cpu_eigen");
 #endif
     b.emplace_back("reference");
+#ifdef STARBUCKS_WITH_CUDA
+    b.emplace_back("cuda"); // last: never the default, a GPU is asked for by name
+#endif
     return b;
 }
 
@@ -64,6 +70,10 @@ inline std::string choose_backend(const std::string& requested, std::int64_t thr
     sb::backend::apply_thread_environment();
     if (threads < 0 || threads > 4096) throw sb::usage_error("--threads", std::to_string(threads) + " is out of range; it must be in 1..4096");
     if (threads > 0) sb::backend::set_num_threads(static_cast<int>(threads));
+#ifdef STARBUCKS_WITH_CUDA
+    // A missing or unusable GPU is reported now, before any data is read or output written.
+    if (b == "cuda") sb::backend::cuda::default_context();
+#endif
     return b;
 }
 
@@ -77,6 +87,9 @@ void with_backend(const std::string& name, F&& f) {
     if (name == "cpu_eigen") return f(std::type_identity<sb::backend::cpu_eigen>{});
 #endif
     if (name == "reference") return f(std::type_identity<sb::backend::reference>{});
+#ifdef STARBUCKS_WITH_CUDA
+    if (name == "cuda") return f(std::type_identity<sb::backend::cuda>{});
+#endif
     throw sb::internal_error("starbucks_cli::with_backend", "backend " + name + " was not resolved");
 }
 

@@ -16,6 +16,11 @@ cmake_minimum_required(VERSION 3.20)
 
 string(REPLACE "|" ";" ARGS "${ARGS}")
 string(REPLACE "|" ";" VERIFY "${VERIFY}")
+# ABSENT names a path in the scratch folder; before session 14 @WORK@ was not replaced here, so
+# those checks looked at a literal "@WORK@/..." path that never exists.
+if(DEFINED ABSENT)
+  string(REPLACE "@WORK@" "${WORK_DIR}" ABSENT "${ABSENT}")
+endif()
 
 if(DEFINED WORK_DIR)
   file(REMOVE_RECURSE "${WORK_DIR}")

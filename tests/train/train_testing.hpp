@@ -62,12 +62,15 @@ inline starbucks::train::trainer_options small_sts_options(std::size_t batch_siz
     return o;
 }
 
-/// Every weight of a model (anything with parameters()), concatenated in parameter order.
+/// Every weight of a model (anything with parameters()), concatenated in parameter order, on any backend.
 template <class Model>
 std::vector<float> weights_of(const Model& m) {
     std::vector<float> out;
     for (const auto& [name, value] : m.parameters())
-        std::visit([&](const auto& v) { out.insert(out.end(), v.value().data(), v.value().data() + v.size()); }, value);
+        std::visit([&](const auto& v) {
+            const auto h = starbucks::host_copy(v.value()); // device parameters are downloaded
+            out.insert(out.end(), h.data(), h.data() + h.size());
+        }, value);
     return out;
 }
 

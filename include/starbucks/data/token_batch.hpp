@@ -11,6 +11,7 @@
 #include "../core/error.hpp"
 #include "../nn/attention.hpp"
 #include "../nn/embedding.hpp"
+#include "../ops/transfer.hpp"
 #include "../text/wordpiece.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -30,16 +31,18 @@ token_batch<T, B> tokenize(const text::wordpiece& tokenizer, std::span<const std
                            std::size_t vocab_size, const char* where) {
     const auto enc = tokenizer.encode_batch(texts, text::encode_options{max_length, true, text::padding::longest});
     const std::size_t n = enc.size(), tokens = enc.front().ids.size();
-    token_batch<T, B> out{nn::id_tensor<B>(n, tokens), nn::mask_tensor<T, B>(n, tokens)};
+    using H = backend::host_backend_t<B>; // built on the host, then moved to B
+    nn::id_tensor<H> ids(n, tokens);
+    nn::mask_tensor<T, H> mask(n, tokens);
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t t = 0; t < tokens; ++t) {
             const auto id = enc[i].ids[t];
             if (id < 0 || static_cast<std::size_t>(id) >= vocab_size)
                 throw model_error(where, "token id " + std::to_string(id), "is outside the model's vocab_size " + std::to_string(vocab_size));
-            out.ids(i, t) = id;
-            out.mask(i, t) = static_cast<T>(enc[i].attention_mask[t]);
+            ids(i, t) = id;
+            mask(i, t) = static_cast<T>(enc[i].attention_mask[t]);
         }
-    return out;
+    return token_batch<T, B>{to<B>(std::move(ids)), to<B>(std::move(mask))};
 }
 
 } // namespace data

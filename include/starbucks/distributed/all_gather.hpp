@@ -38,7 +38,7 @@ inline std::size_t first_row(std::span<const std::size_t> rows_per_rank, int ran
 template <class T, class B>
 autograd::var<T, dextents<2>, B> all_gather_rows(communicator& comm, const autograd::var<T, dextents<2>, B>& x,
                                                  std::span<const std::size_t> rows_per_rank) {
-    static_assert(B::host_accessible, "starbucks::distributed::all_gather_rows: the MPI path moves host memory; device tensors go through NCCL");
+    detail::refuse_device_world<B>(comm, "starbucks::distributed::all_gather_rows");
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "starbucks::distributed::all_gather_rows: float or double");
     constexpr const char* where = "starbucks::distributed::all_gather_rows";
     const int rank = comm.rank();

@@ -101,5 +101,17 @@ std::vector<T> all_gather_one(communicator& comm, const T& value) {
     return all_gather_values<T>(comm, std::span<const T>(&value, 1), counts);
 }
 
+namespace detail {
+/// Data parallelism moves host memory (MPI); device tensors need NCCL, which is not built yet.
+/// One process needs no collective, so a device backend is refused only when there are more.
+template <class B>
+void refuse_device_world(const communicator& comm, const char* where) {
+    if constexpr (!B::host_accessible)
+        if (!comm.is_single())
+            throw unsupported_error(where, std::string("data-parallel training on the ") + B::name +
+                                               " backend needs NCCL, which is not built yet; run one process");
+}
+} // namespace detail
+
 } // namespace distributed
 STARBUCKS_NAMESPACE_END

@@ -83,8 +83,8 @@ void check_same_parameters(communicator& comm, const std::vector<std::shared_ptr
 template <class T, class B>
 void all_reduce_gradients(communicator& comm, const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params,
                           std::size_t bucket_elements = std::size_t{1} << 20, std::size_t in_place_elements = std::size_t{1} << 16) {
-    static_assert(B::host_accessible, "starbucks::distributed::all_reduce_gradients: the MPI path moves host memory");
     if (comm.is_single()) return;
+    detail::refuse_device_world<B>(comm, "starbucks::distributed::all_reduce_gradients");
     detail::check_same_parameters(comm, params, [&](std::size_t i) { return params[i]->has_grad(); }, "starbucks::distributed::all_reduce_gradients");
     std::vector<T> bucket;
     std::vector<std::pair<T*, std::size_t>> members; // where each packed gradient goes back
@@ -118,8 +118,8 @@ void all_reduce_gradients(communicator& comm, const std::vector<std::shared_ptr<
 /// from one set of weights, whatever each rank loaded or initialised).
 template <class T, class B>
 void broadcast_parameters(communicator& comm, const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params, int root = 0) {
-    static_assert(B::host_accessible, "starbucks::distributed::broadcast_parameters: the MPI path moves host memory");
     if (comm.is_single()) return;
+    detail::refuse_device_world<B>(comm, "starbucks::distributed::broadcast_parameters");
     for (const auto& p : params) {
         if (!p->lay().is_contiguous())
             throw internal_error("starbucks::distributed::broadcast_parameters", "a parameter is a strided view; parameters own contiguous storage");

@@ -47,7 +47,7 @@ public:
     gradient_reducer(communicator& comm, std::vector<std::shared_ptr<autograd::var_state<T, B>>> params,
                      std::size_t bucket_elements = std::size_t{1} << 20, std::size_t in_place_elements = std::size_t{1} << 16)
         : comm_(comm), params_(std::move(params)), bucket_elements_(bucket_elements), in_place_elements_(in_place_elements) {
-        static_assert(B::host_accessible, "starbucks::distributed::gradient_reducer: the MPI path moves host memory");
+        detail::refuse_device_world<B>(comm, "starbucks::distributed::gradient_reducer");
         for (const auto& p : params_) leaves_.push_back(p.get());
     }
 

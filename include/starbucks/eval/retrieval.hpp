@@ -36,6 +36,7 @@
 #include "../matryoshka/pairs.hpp"
 #include "../nn/bert_encoder.hpp"
 #include "../nn/pooling.hpp"
+#include "../ops/transfer.hpp"
 #include "../text/wordpiece.hpp"
 #include "metrics.hpp"
 #include "sts.hpp"
@@ -109,7 +110,7 @@ std::vector<std::vector<float>> pooled_layers(nn::bert_encoder<T, B>& model, con
     const std::size_t width = model.config.hidden_size;
     for (std::size_t n : layers) {
         const auto pooled = pool == pooling::mean ? nn::mean_pooling(hidden[n], batch.mask) : autograd::contiguous(nn::cls_pooling(hidden[n]));
-        const auto v = pooled.value();
+        const auto v = to<backend::host_backend_t<B>>(pooled.value());
         std::vector<float> rows(texts.size() * width);
         for (std::size_t r = 0; r < texts.size(); ++r)
             for (std::size_t c = 0; c < width; ++c) rows[r * width + c] = static_cast<float>(v(r, c));

@@ -19,6 +19,7 @@
 #include "../matryoshka/pairs.hpp"
 #include "../nn/bert_encoder.hpp"
 #include "../nn/pooling.hpp"
+#include "../ops/transfer.hpp"
 #include "../text/wordpiece.hpp"
 #include "correlation.hpp"
 
@@ -93,7 +94,7 @@ std::vector<sts_result> evaluate_sts(nn::bert_encoder<T, B>& model, const text::
             const auto [layer, dim] = sizes[k];
             if (!pooled[layer])
                 pooled[layer] = o.pool == pooling::mean ? nn::mean_pooling(hidden[layer], mask) : autograd::contiguous(nn::cls_pooling(hidden[layer]));
-            const auto v = pooled[layer]->value(); // (2 rows, C)
+            const auto v = host_copy(pooled[layer]->value()); // (2 rows, C)
             for (std::size_t r = 0; r < rows; ++r) {
                 double dot = 0, na = 0, nb = 0;
                 for (std::size_t c = 0; c < dim; ++c) {

@@ -18,6 +18,7 @@
 
 #include "../core/error.hpp"
 #include "../core/shape.hpp"
+#include "../ops/transfer.hpp"
 #include "../tensor/tensor.hpp"
 #include "../tensor/view.hpp"
 #include "atomic_file.hpp"
@@ -67,6 +68,13 @@ tensor_entry make_entry(std::string name, tensor<T, E, B>&& x) {
     tensor_entry e{std::move(name), safetensors_dtype_of<T>(), owned->dims(), std::as_bytes(std::span(owned->data(), owned->size())), {}};
     e.owner = std::move(owned);
     return e;
+}
+
+/// @brief An entry for a tensor in device memory: downloaded into a host copy the entry owns.
+template <tensor_like X>
+    requires(!backend_t<X>::host_accessible)
+tensor_entry make_entry(std::string name, const X& x) {
+    return make_entry(std::move(name), to<backend::reference>(x));
 }
 
 namespace detail {

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "../ops/transfer.hpp"
 #include "cosent.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -28,10 +29,10 @@ auto rowwise_angle(const autograd::var<T, EA, B>& a, const autograd::var<T, EB, 
     auto last_first = ag::mul(ag::slice(x, 1, half, c), ag::slice(y, 1, 0, w));
     auto first_last = ag::mul(ag::slice(x, 1, 0, w), ag::slice(y, 1, half, c));
     auto sim = ag::add(cosines, ag::sum<1>(ag::sub(last_first, first_last)));
-    const auto v = contiguous(sim.value());
-    tensor<T, dextents<1>, B> sign(v.extent(0));
+    const auto v = host_copy(sim.value());
+    tensor<T, dextents<1>, backend::host_backend_t<B>> sign(v.extent(0));
     for (std::size_t i = 0; i < v.extent(0); ++i) sign.data()[i] = v.data()[i] > T(0) ? T(1) : v.data()[i] < T(0) ? T(-1) : T(0);
-    return ag::mul(sim, ag::constant_input(std::move(sign)));
+    return ag::mul(sim, ag::constant_input(to<B>(std::move(sign))));
 }
 } // namespace detail
 

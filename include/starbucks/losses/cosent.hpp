@@ -8,6 +8,7 @@
 
 #include "../autograd/functions.hpp"
 #include "../core/error.hpp"
+#include "../ops/transfer.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace losses {
@@ -45,12 +46,12 @@ template <class T, class E, class B>
 auto ranking_logsumexp(const autograd::var<T, E, B>& s, const std::vector<T>& labels) {
     namespace ag = autograd;
     const std::size_t n = s.extent(0);
-    tensor<T, dextents<2>, B> mask(n, n);
+    tensor<T, dextents<2>, backend::host_backend_t<B>> mask(n, n);
     T* m = mask.data();
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < n; ++j) m[i * n + j] = labels[i] < labels[j] ? T(0) : T(-1e12);
     auto diff = ag::sub(ag::reshape(s, dextents<2>(n, 1)), ag::reshape(s, dextents<2>(1, n))); // (N, N): s_i - s_j
-    auto masked = ag::add(diff, ag::constant_input(std::move(mask)));
+    auto masked = ag::add(diff, ag::constant_input(to<B>(std::move(mask))));
     auto row = ag::reshape(masked, dextents<2>(1, n * n));
     auto scores = ag::concat<1>(ag::constant_input(tensor<T, dextents<2>, B>(1, 1)), row); // (1, 1 + N^2), a leading 0
     return ag::sum(ag::logsumexp(scores));

@@ -7,6 +7,7 @@
 
 #include "../autograd/functions.hpp"
 #include "../core/error.hpp"
+#include "../ops/transfer.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 namespace losses {
@@ -31,10 +32,10 @@ auto mnrl(const autograd::var<T, EA, B>& anchors, const autograd::var<T, EC, B>&
     if (candidates.extent(0) < n || candidates.extent(0) % n != 0)
         throw shape_error(where, "candidates " + to_string(candidates.dims()) + " are not k blocks of " + std::to_string(n) +
                                      " rows (positives, then hard negatives)");
-    tensor<std::int64_t, dextents<1>, B> targets(n);
+    tensor<std::int64_t, dextents<1>, backend::host_backend_t<B>> targets(n);
     for (std::size_t i = 0; i < n; ++i) targets.data()[i] = static_cast<std::int64_t>(i);
     auto logits = autograd::scale(autograd::cosine_similarity(anchors, candidates), scale); // (N, k N)
-    return autograd::cross_entropy(logits, targets);
+    return autograd::cross_entropy(logits, to<B>(std::move(targets)));
 }
 
 } // namespace losses

@@ -14,6 +14,7 @@
 #include "../core/error.hpp"
 #include "../matryoshka/multi_target.hpp"
 #include "../matryoshka/pairs.hpp"
+#include "../ops/transfer.hpp"
 #include "kl.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -88,8 +89,9 @@ matryoshka::multi_target<T, B> retrieval_srl(const std::vector<autograd::var<T, 
     if (group_size == 0 || b == 0 || rows % group_size != 0 || rows < (first_query + b) * group_size)
         throw shape_error(where, std::to_string(rows) + " passages for " + std::to_string(b) + " queries in groups of " + std::to_string(group_size) +
                                      (gathered ? " (this rank's queries from " + std::to_string(first_query) + ")" : std::string()));
-    tensor<std::int64_t, dextents<1>, B> targets(b);
-    for (std::size_t i = 0; i < b; ++i) targets.data()[i] = static_cast<std::int64_t>((first_query + i) * group_size);
+    tensor<std::int64_t, dextents<1>, backend::host_backend_t<B>> host_targets(b);
+    for (std::size_t i = 0; i < b; ++i) host_targets.data()[i] = static_cast<std::int64_t>((first_query + i) * group_size);
+    const auto targets = to<B>(std::move(host_targets));
     const auto scores = prefix_scores(queries, passages, pairs.values());
     std::size_t teacher = 0;
     for (std::size_t k = 0; k < pairs.size(); ++k)

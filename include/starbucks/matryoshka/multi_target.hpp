@@ -13,6 +13,7 @@
 #include "../autograd/autograd.hpp"
 #include "../config.hpp"
 #include "../core/error.hpp"
+#include "../ops/transfer.hpp"
 #include "pairs.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -43,7 +44,7 @@ public:
                                                                          "; a loss term is a single value");
         for (const auto& r : reports_)
             if (r.name == name) throw usage_error("starbucks::matryoshka::multi_target", "term \"" + name + "\" was added twice");
-        const double value = static_cast<double>(*loss.value().data());
+        const double value = static_cast<double>(item(loss.value()));
         reports_.push_back({std::move(name), value, weight});
         terms_.push_back(loss * weight);
         if constexpr (std::is_same_v<E, extents<>>) scalars_.push_back(loss);

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "../ops/transfer.hpp"
 #include "bert_config.hpp"
 #include "layer_norm.hpp"
 #include "linear.hpp"
@@ -26,10 +27,9 @@ using mask_tensor = tensor<T, dextents<2>, B>;
 template <real T, class B>
 autograd::var<T, dextents<4>, B> additive_mask(const mask_tensor<T, B>& mask) {
     const std::size_t batch = mask.extent(0), tokens = mask.extent(1);
-    tensor<T, dextents<4>, B> m(dextents<4>(batch, 1, 1, tokens));
-    for (std::size_t b = 0; b < batch; ++b)
-        for (std::size_t t = 0; t < tokens; ++t) m(b, 0, 0, t) = (T(1) - mask(b, t)) * std::numeric_limits<T>::lowest();
-    return autograd::constant_input(std::move(m));
+    // (mask - 1) * max: 0 or lowest on a 0/1 mask, by backend ops, so it runs where the mask is.
+    auto shifted = scale(sub(mask, full<T, B>(dextents<1>(1), T(1))), std::numeric_limits<T>::max());
+    return autograd::constant_input(contiguous(reshape(shifted, dextents<4>(batch, 1, 1, tokens))));
 }
 
 /// @brief Multi-head self-attention block of one BERT layer (HF `attention.self` + `attention.output`).

@@ -43,7 +43,7 @@ struct bert_for_smae {
                 using V = std::decay_t<decltype(dst)>;
                 const auto src = std::get<V>(from[i].second).value();
                 auto d = dst.mutable_value(); // a leaf: contiguous, and every handle sees the copy
-                std::copy(src.data(), src.data() + src.size(), d.data());
+                assign(d, as_const_view(src));
             }, to[i].second);
     }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "../ops/transfer.hpp"
 #include "bert_config.hpp"
 #include "layer_norm.hpp"
 #include "module.hpp"
@@ -68,8 +69,9 @@ struct bert_embeddings {
         if (token_types && !(token_types->dims() == ids.dims()))
             throw shape_error("starbucks::nn::bert_embeddings",
                               "token types " + to_string(token_types->dims()) + " vs ids " + to_string(ids.dims()));
-        auto positions = tensor<std::int64_t, dextents<1>, B>(dextents<1>(tokens));
-        for (std::size_t t = 0; t < tokens; ++t) positions(t) = static_cast<std::int64_t>(t);
+        auto host_positions = tensor<std::int64_t, dextents<1>, backend::host_backend_t<B>>(dextents<1>(tokens));
+        for (std::size_t t = 0; t < tokens; ++t) host_positions(t) = static_cast<std::int64_t>(t);
+        auto positions = to<B>(std::move(host_positions));
         auto types = token_types ? *token_types : zeros<std::int64_t, B>(dextents<2>(batch, tokens));
         // HF's order: (word + token type) + position.
         auto sum = autograd::add(autograd::add(word_embeddings(ids), token_type_embeddings(types)),

@@ -17,6 +17,7 @@
 #include "../core/error.hpp"
 #include "../core/extents.hpp"
 #include "../core/rng.hpp"
+#include "../ops/transfer.hpp"
 #include "../tensor/init.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -89,10 +90,10 @@ autograd::var<T, E, B> constant_parameter(const E& e, T value) {
 /// `source`. @throws model_error naming the tensor and both shapes (from the reader) when they differ.
 template <class T, class E, class B, tensor_source S>
 void load_into(autograd::var<T, E, B>& parameter, const S& source, const std::string& name) {
-    static_assert(B::host_accessible, "starbucks::nn::load: weights reach a device backend through its own copy op");
     const auto stored = source.template read<T, E>(name, parameter.extents());
     auto dst = parameter.mutable_value(); // a leaf: contiguous
-    std::copy(stored.data(), stored.data() + stored.size(), dst.data());
+    if constexpr (B::host_accessible) std::copy(stored.data(), stored.data() + stored.size(), dst.data());
+    else B::upload(B::default_context(), dst.data(), stored.data(), stored.size() * sizeof(T));
 }
 
 inline bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }

@@ -56,6 +56,15 @@ auto concat(const A& a, const B& b) {
     return out;
 }
 
+/// @brief dst = src, element by element, for two views of the same shape (any strides; dst
+/// must not alias itself). @throws shape_error naming both shapes otherwise.
+template <class T, class E1, class E2, class B>
+void assign(tensor_view<T, E1, B> dst, tensor_view<const T, E2, B> src) {
+    detail::check_same_shape("starbucks::assign", dst.dims(), src.dims());
+    if (src.size() == 0) return;
+    B::copy(B::default_context(), backend::strided<T>{dst.data(), dst.lay()}, backend::strided<const T>{src.data(), src.lay()});
+}
+
 /// x converted element-wise to U (float to bf16 rounds to nearest even).
 template <element U, tensor_like X>
 auto convert(const X& x) {

@@ -17,7 +17,19 @@ concept has_transfers = requires(typename B::context& c, void* d, const void* s,
     B::download(c, d, s, n);
 };
 
+/// Where host code builds data for backend B: B itself when the host can touch its memory,
+/// else the reference backend (then `to<B>` uploads it).
+template <class B>
+using host_backend_t = std::conditional_t<B::host_accessible, B, reference>;
+
 } // namespace backend
+
+/// `to` for a tensor the caller gives up: moved, not copied, when it is already on `To`.
+template <class To, class T, class E, class From>
+    requires std::is_same_v<From, To>
+tensor<T, E, To> to(tensor<T, E, From>&& x) {
+    return std::move(x);
+}
 
 /// @brief A contiguous copy of `x` on backend `To`: host to host, host to device, device to host
 /// or within one device. The only way data crosses between memory spaces; nothing moves implicitly.
@@ -44,6 +56,29 @@ auto to(const X& x) {
         }
         return out;
     }
+}
+
+/// The value of a one-element tensor, wherever it lives (a device value is downloaded: the
+/// stream is waited for).
+template <tensor_like X>
+std::remove_const_t<value_type_t<X>> item(const X& x) {
+    using T = std::remove_const_t<value_type_t<X>>;
+    using B = backend_t<X>;
+    const auto v = as_const_view(x);
+    if (v.size() != 1) throw shape_error("starbucks::item", "a tensor of " + to_string(v.dims()) + " is not a single value");
+    if constexpr (B::host_accessible) {
+        return *v.data();
+    } else {
+        T out{};
+        B::download(B::default_context(), &out, v.data(), sizeof(T));
+        return out;
+    }
+}
+
+/// A copy of `x` the host can read: `x`'s own backend when that is host memory.
+template <tensor_like X>
+auto host_copy(const X& x) {
+    return to<backend::host_backend_t<backend_t<X>>>(x);
 }
 
 STARBUCKS_NAMESPACE_END

@@ -20,6 +20,7 @@
 #include "../io/mapped_file.hpp"
 #include "../io/safetensors.hpp"
 #include "../nn/module.hpp"
+#include "../ops/transfer.hpp"
 #include "../optim/adamw.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -210,8 +211,13 @@ train_state load_checkpoint(const std::filesystem::path& dir, Module& model, opt
         const auto& name = params.at(index).first;
         const auto mm = moments.template read<T, dextents<1>>("m." + name, dextents<1>(n));
         const auto vv = moments.template read<T, dextents<1>>("v." + name, dextents<1>(n));
-        std::copy(mm.data(), mm.data() + n, m);
-        std::copy(vv.data(), vv.data() + n, v);
+        if constexpr (B::host_accessible) {
+            std::copy(mm.data(), mm.data() + n, m);
+            std::copy(vv.data(), vv.data() + n, v);
+        } else {
+            B::upload(B::default_context(), m, mm.data(), n * sizeof(T));
+            B::upload(B::default_context(), v, vv.data(), n * sizeof(T));
+        }
     });
     const auto steps = moments.metadata().find("adam_steps");
     if (steps == moments.metadata().end())

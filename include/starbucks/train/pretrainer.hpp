@@ -18,9 +18,10 @@
 #include "../autograd/autograd.hpp"
 #include "../config.hpp"
 #include "../core/error.hpp"
-#include "../nn/bert_for_smae.hpp"
 #include "../distributed/communicator.hpp"
 #include "../distributed/data_parallel.hpp"
+#include "../nn/bert_for_smae.hpp"
+#include "../ops/transfer.hpp"
 #include "../optim/adamw.hpp"
 #include "../text/wordpiece.hpp"
 #include "checkpoint.hpp"
@@ -195,7 +196,8 @@ private:
     std::vector<double> token_shares(const masked_batch<T, B>& batch, matryoshka::multi_target<T, B>& total) {
         std::vector<double> shares(total.size(), 1.0);
         if (comm_->is_single()) return shares;
-        const auto count = [](const nn::id_tensor<B>& labels) {
+        const auto count = [](const nn::id_tensor<B>& device_labels) {
+            const auto labels = host_copy(device_labels);
             double n = 0;
             for (std::size_t i = 0; i < labels.size(); ++i) n += labels.data()[i] != not_predicted;
             return n;

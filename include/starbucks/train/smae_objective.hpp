@@ -16,6 +16,7 @@
 #include "../matryoshka/multi_target.hpp"
 #include "../matryoshka/pairs.hpp"
 #include "../nn/bert_for_smae.hpp"
+#include "../ops/transfer.hpp"
 #include "masking.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -50,8 +51,9 @@ masked_batch<T, B> collate(const std::vector<masked_sequence>& sequences, std::i
     std::size_t longest = 0;
     for (const auto& s : sequences) longest = std::max(longest, s.ids.size());
     const dextents<2> e(sequences.size(), longest);
-    masked_batch<T, B> b{full<std::int64_t, B>(e, pad_id), full<std::int64_t, B>(e, not_predicted), full<std::int64_t, B>(e, pad_id),
-                         full<std::int64_t, B>(e, not_predicted), zeros<T, B>(e)};
+    using H = backend::host_backend_t<B>; // built on the host, then moved to B
+    masked_batch<T, H> b{full<std::int64_t, H>(e, pad_id), full<std::int64_t, H>(e, not_predicted), full<std::int64_t, H>(e, pad_id),
+                         full<std::int64_t, H>(e, not_predicted), zeros<T, H>(e)};
     for (std::size_t r = 0; r < sequences.size(); ++r)
         for (std::size_t t = 0; t < sequences[r].ids.size(); ++t) {
             b.encoder_ids(r, t) = sequences[r].encoder.ids[t];
@@ -60,7 +62,8 @@ masked_batch<T, B> collate(const std::vector<masked_sequence>& sequences, std::i
             b.decoder_labels(r, t) = sequences[r].decoder.labels[t];
             b.mask(r, t) = T(1);
         }
-    return b;
+    return masked_batch<T, B>{to<B>(std::move(b.encoder_ids)), to<B>(std::move(b.encoder_labels)), to<B>(std::move(b.decoder_ids)),
+                              to<B>(std::move(b.decoder_labels)), to<B>(std::move(b.mask))};
 }
 
 namespace detail {
@@ -68,17 +71,19 @@ namespace detail {
 /// The predicted positions of labels (B, T) as flat row indices b·T + t, and their labels.
 template <class B>
 std::pair<tensor<std::int64_t, dextents<1>, B>, tensor<std::int64_t, dextents<1>, B>> predicted(const nn::id_tensor<B>& labels) {
+    const auto host_labels = host_copy(labels);
     std::vector<std::int64_t> rows, targets;
     for (std::size_t b = 0; b < labels.extent(0); ++b)
         for (std::size_t t = 0; t < labels.extent(1); ++t)
-            if (labels(b, t) != not_predicted) {
+            if (host_labels(b, t) != not_predicted) {
                 rows.push_back(static_cast<std::int64_t>(b * labels.extent(1) + t));
-                targets.push_back(labels(b, t));
+                targets.push_back(host_labels(b, t));
             }
-    tensor<std::int64_t, dextents<1>, B> r(dextents<1>(rows.size())), y(dextents<1>(rows.size()));
+    using H = backend::host_backend_t<B>;
+    tensor<std::int64_t, dextents<1>, H> r(dextents<1>(rows.size())), y(dextents<1>(rows.size()));
     std::copy(rows.begin(), rows.end(), r.data());
     std::copy(targets.begin(), targets.end(), y.data());
-    return {std::move(r), std::move(y)};
+    return {to<B>(std::move(r)), to<B>(std::move(y))};
 }
 
 /// Rows `index` of h (B, T, C) as (M, C); their gradient scatters back into h.

@@ -300,10 +300,8 @@ private:
                 auto& dst = is_query ? q_vec : p_vec;
                 std::size_t& row = is_query ? row_q : row_p;
                 const auto cls = encode(c);
-                for (std::size_t n = 0; n <= layers; ++n) {
-                    const auto v = contiguous(cls[n].value());
-                    std::copy_n(v.data(), c.texts.size() * width, dst[n].data() + row * width);
-                }
+                for (std::size_t n = 0; n <= layers; ++n)
+                    assign(starbucks::slice(dst[n], 0, row, row + c.texts.size()), as_const_view(cls[n].value()));
                 row += c.texts.size();
             }
         }
@@ -334,9 +332,7 @@ private:
             std::optional<ag::var<T, extents<>, B>> surrogate;
             for (std::size_t n = 0; n <= layers; ++n) {
                 if (!leaves[n].has_grad()) continue;
-                tensor<T, dextents<2>, B> g(c.texts.size(), width);
-                const auto all = contiguous(leaves[n].grad());
-                std::copy_n(all.data() + row * width, c.texts.size() * width, g.data());
+                tensor<T, dextents<2>, B> g = contiguous(starbucks::slice(leaves[n].grad(), 0, row, row + c.texts.size()));
                 auto term = ag::sum(ag::mul(cls[n], ag::constant_input(std::move(g))));
                 surrogate = surrogate ? ag::add(*surrogate, term) : term;
             }
