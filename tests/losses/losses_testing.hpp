@@ -39,10 +39,10 @@ inline std::vector<nlohmann::json> loss_cases(const std::string& loss) {
 template <class T, class B>
 tensor<T, dextents<2>, B> fixture_matrix(const nlohmann::json& rows) {
     const std::size_t n = rows.size(), c = rows.at(0).size();
-    tensor<T, dextents<2>, B> t(n, c);
+    tensor<T, dextents<2>, backend::host_backend_t<B>> t(n, c); // filled on the host, then moved to B
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < c; ++j) t.data()[i * c + j] = static_cast<T>(rows.at(i).at(j).get<double>());
-    return t;
+    return to<B>(std::move(t));
 }
 
 /// The flat row-major values of a JSON list of rows.
@@ -58,7 +58,7 @@ template <class V>
 std::vector<double> grad_values(const V& v) {
     std::vector<double> out(v.size(), 0.0);
     if (!v.has_grad()) return out;
-    auto g = contiguous(v.grad());
+    const auto g = host_copy(v.grad());
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(g.data()[i]);
     return out;
 }

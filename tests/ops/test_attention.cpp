@@ -32,11 +32,11 @@ tensor<T, dextents<3>, B> uniform(const dims& d, std::uint64_t seed) {
 /// An additive key mask (B, 1, 1, T): sample b pads its last b % T tokens (lowest finite T).
 template <class T, class B>
 tensor<T, dextents<4>, B> padding_mask(const dims& d) {
-    tensor<T, dextents<4>, B> m(dextents<4>(d.batch, 1, 1, d.tokens));
+    tensor<T, dextents<4>, backend::host_backend_t<B>> m(dextents<4>(d.batch, 1, 1, d.tokens));
     for (std::size_t b = 0; b < d.batch; ++b)
         for (std::size_t t = 0; t < d.tokens; ++t)
             m(b, 0, 0, t) = t + b % d.tokens >= d.tokens ? std::numeric_limits<T>::lowest() : T(0);
-    return m;
+    return to<B>(std::move(m));
 }
 
 /// The values of out and the gradients of q, k, v for loss = Σ out ⊙ w, taken either through the
@@ -49,7 +49,7 @@ struct result {
 
 template <class T>
 std::vector<T> values(const auto& t) {
-    auto c = contiguous(as_const_view(t));
+    const auto c = host_copy(as_const_view(t));
     return std::vector<T>(c.data(), c.data() + c.size());
 }
 

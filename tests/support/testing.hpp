@@ -16,6 +16,11 @@
 #include <vector>
 
 #include <starbucks/starbucks.hpp>
+
+#include "fake_device.hpp"
+#ifdef STARBUCKS_TEST_BACKENDS_CUDA
+#include <starbucks/backend/cuda/cuda.hpp>
+#endif
 #ifdef STARBUCKS_WITH_EIGEN
 #include <starbucks/backend/cpu_eigen/cpu_eigen.hpp>
 #define STARBUCKS_TEST_EIGEN , ::starbucks::backend::cpu_eigen
@@ -64,8 +69,21 @@ struct temp_dir {
     }
 };
 
-/// Every backend the typed suites run on: the reference and each enabled fast backend.
-#define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference STARBUCKS_TEST_EIGEN STARBUCKS_TEST_ONEDNN
+/// Every backend the typed suites run on: the reference, each enabled fast backend, and
+/// fake_device (host memory the host may not read: the typed suites move data as a GPU needs).
+/// The cuda suite compiles the same files with STARBUCKS_TEST_BACKENDS_CUDA: backend::cuda alone.
+#ifdef STARBUCKS_TEST_BACKENDS_CUDA
+#define STARBUCKS_TEST_BACKENDS ::starbucks::backend::cuda
+#else
+#define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference STARBUCKS_TEST_EIGEN STARBUCKS_TEST_ONEDNN, ::starbucks::testing::fake_device
+#endif
+
+/// Whether backend B has f64 kernels (backend::cuda has f32 math only, and says so).
+template <class B>
+inline constexpr bool has_f64 = [] {
+    if constexpr (requires { B::template math_type<double>; }) return B::template math_type<double>;
+    else return true;
+}();
 
 /// A reproducible random tensor with values in [lo, hi).
 template <class T, class B = backend::reference, class E>
@@ -80,8 +98,8 @@ double normalized_mse(const VA& a, const VB& b) {
     double num = 0, den = 0;
     const auto va = as_const_view(a);
     const auto vb = as_const_view(b);
-    auto ca = contiguous(va);
-    auto cb = contiguous(vb);
+    const auto ca = host_copy(va); // device tensors are downloaded
+    const auto cb = host_copy(vb);
     for (std::size_t i = 0; i < ca.size(); ++i) {
         const double d = double(ca.data()[i]) - double(cb.data()[i]);
         num += d * d;
@@ -100,8 +118,8 @@ double relative_error(const VA& a, const VB& b) {
 template <class VA, class VB>
 double max_abs_diff(const VA& a, const VB& b) {
     REQUIRE(as_const_view(a).dims() == as_const_view(b).dims());
-    auto ca = contiguous(as_const_view(a));
-    auto cb = contiguous(as_const_view(b));
+    const auto ca = host_copy(as_const_view(a));
+    const auto cb = host_copy(as_const_view(b));
     double m = 0;
     for (std::size_t i = 0; i < ca.size(); ++i) m = std::max(m, std::abs(double(ca.data()[i]) - double(cb.data()[i])));
     return m;

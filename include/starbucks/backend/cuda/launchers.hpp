@@ -28,7 +28,7 @@ device_state& default_state();
 
 /// Facts about the device and the build, for messages and benchmarks.
 struct device_info {
-    int ordinal = 0, major = 0, minor = 0, multiprocessors = 0;
+    int ordinal = 0, major = 0, minor = 0, multiprocessors = 0, clock_khz = 0;
     std::size_t total_memory = 0;
     std::string name, compiled_architectures;
 };

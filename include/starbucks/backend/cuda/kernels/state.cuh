@@ -208,6 +208,7 @@ device_info info(device_state& s) {
     d.major = s.props().major;
     d.minor = s.props().minor;
     d.multiprocessors = s.props().multiProcessorCount;
+    cudaDeviceGetAttribute(&d.clock_khz, cudaDevAttrClockRate, d.ordinal); // 0 if the driver will not say
     d.total_memory = s.props().totalGlobalMem;
     d.name = s.props().name;
     d.compiled_architectures = compiled_architectures();

@@ -2,8 +2,10 @@
 // bench_gemm_cuda: backend::cuda's GEMM in BERT-base shapes (f32 and bf16 operands, with and
 // without the bias epilogue), as TFLOP/s and as a fraction of the device's dense bf16
 // tensor-core peak (SMs x clock x 4096 FLOP per clock per SM on Hopper). One line per shape.
-// Run by benchmarks/gpu/run.sh on a GPU machine; it needs one, and says so without.
-#include <starbucks/backend/cuda/implementation.cuh>
+// Plain C++: the kernels come from the starbucks_cuda_kernels library. Run by
+// benchmarks/gpu/run.sh on a GPU machine; it needs one, and says so without.
+#include <starbucks/starbucks.hpp>
+#include <starbucks/backend/cuda/cuda.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -30,8 +32,7 @@ int main() {
     try {
         auto& s = backend::cuda::default_context();
         const cd::device_info d = cd::info(s);
-        int clock_khz = 0;
-        cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, d.ordinal);
+        const double clock_khz = d.clock_khz;
         const double peak = double(d.multiprocessors) * clock_khz * 1e3 * 4096.0;
         std::printf("device: %s, %d SMs at %.0f MHz; dense bf16 peak %.1f TFLOP/s (SMs x clock x 4096)\n",
                     d.name.c_str(), d.multiprocessors, clock_khz / 1e3, peak / 1e12);
