@@ -70,12 +70,15 @@ struct temp_dir {
 };
 
 /// Every backend the typed suites run on: the reference, each enabled fast backend, and
-/// fake_device (host memory the host may not read: the typed suites move data as a GPU needs).
+/// fake_device (host memory the host may not read: the typed suites move data as a GPU needs;
+/// STARBUCKS_TEST_FAKE_DEVICE, on except under the sanitizers).
 /// The cuda suite compiles the same files with STARBUCKS_TEST_BACKENDS_CUDA: backend::cuda alone.
 #ifdef STARBUCKS_TEST_BACKENDS_CUDA
 #define STARBUCKS_TEST_BACKENDS ::starbucks::backend::cuda
-#else
+#elif defined(STARBUCKS_TEST_FAKE_DEVICE)
 #define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference STARBUCKS_TEST_EIGEN STARBUCKS_TEST_ONEDNN, ::starbucks::testing::fake_device
+#else
+#define STARBUCKS_TEST_BACKENDS ::starbucks::backend::reference STARBUCKS_TEST_EIGEN STARBUCKS_TEST_ONEDNN
 #endif
 
 /// Whether backend B has f64 kernels (backend::cuda has f32 math only, and says so).
