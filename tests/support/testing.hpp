@@ -71,7 +71,7 @@ struct temp_dir {
 
 /// Every backend the typed suites run on: the reference, each enabled fast backend, and
 /// fake_device (host memory the host may not read: the typed suites move data as a GPU needs;
-/// STARBUCKS_TEST_FAKE_DEVICE, on except under the sanitizers).
+/// STARBUCKS_TEST_FAKE_DEVICE: on by default, off in the CI presets).
 /// The cuda suite compiles the same files with STARBUCKS_TEST_BACKENDS_CUDA: backend::cuda alone.
 #ifdef STARBUCKS_TEST_BACKENDS_CUDA
 #define STARBUCKS_TEST_BACKENDS ::starbucks::backend::cuda
