@@ -37,12 +37,13 @@ template <class To, tensor_like X>
 auto to(const X& x) {
     using T = std::remove_const_t<value_type_t<X>>;
     using From = backend_t<X>;
-    auto in = contiguous(as_const_view(x));
+    const auto v = as_const_view(x);
     if constexpr (std::is_same_v<From, To>) {
-        return in;
+        return contiguous(v);
     } else {
-        tensor<T, extents_t<X>, To> out(in.extents(), uninitialized);
-        const std::size_t bytes = in.size() * sizeof(T);
+        const contiguous_input in(v); // a dense source is read in place, not copied first
+        tensor<T, extents_t<X>, To> out(v.extents(), uninitialized);
+        const std::size_t bytes = v.size() * sizeof(T);
         if (bytes == 0) return out;
         if constexpr (From::host_accessible && To::host_accessible) {
             std::memcpy(out.data(), in.data(), bytes);
