@@ -51,19 +51,26 @@ CONFIGS = {
 
 
 def model_folder(name, scratch):
-    """A model folder both sides load: all-MiniLM-L6-v2 itself, or a config + vocabulary only."""
+    """A model folder both sides load: all-MiniLM-L6-v2 itself, or a config + vocabulary only
+    (all-MiniLM-L6-v2's, or the small example model's where those weights are not installed)."""
     if name == "minilm-l6" and os.path.exists(os.path.join(MINILM, "model.safetensors")):
         return MINILM
-    with open(os.path.join(MINILM, "config.json")) as f:
-        config = json.load(f)
-    config.update(CONFIGS[name])
-    config["max_position_embeddings"] = 512
     folder = os.path.join(scratch, name)
     os.makedirs(folder, exist_ok=True)
+    if os.path.exists(os.path.join(MINILM, "config.json")):
+        with open(os.path.join(MINILM, "config.json")) as f:
+            config = json.load(f)
+        for file in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+            shutil.copy(os.path.join(MINILM, file), folder)
+    else:
+        small = os.path.join(ROOT, "examples", "models", "small-bert")
+        with open(os.path.join(small, "config.json")) as f:
+            config = json.load(f)
+        shutil.copy(os.path.join(small, "vocab.txt"), folder)
+    config.update(CONFIGS[name])
+    config["max_position_embeddings"] = 512
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
-    for file in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(os.path.join(MINILM, file), folder)
     return folder
 
 
@@ -99,11 +106,15 @@ def torch_worker(args):
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     if os.path.exists(os.path.join(args.model_dir, "model.safetensors")):
         model = BertModel.from_pretrained(args.model_dir, add_pooling_layer=False)
     else:
         torch.manual_seed(0)
         model = BertModel(BertConfig.from_pretrained(args.model_dir), add_pooling_layer=False)
+    model.to(device)
+    # --amp: the forward and the losses under bf16 autocast, as a PyTorch user trains on a GPU.
+    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(args.amp))
     tok = AutoTokenizer.from_pretrained(args.model_dir)
     with open(args.data, encoding="utf-8") as f:
         examples = [line.rstrip("\n").split("\t") for line in f]
@@ -117,32 +128,35 @@ def torch_worker(args):
                             lr=5e-5, foreach=bool(args.foreach))
     total = 1 << 30
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / (0.1 * total), 1.0))
-    labels = torch.arange(rows)
+    labels = torch.arange(rows, device=device)
 
     def step():
         model.train()
-        enc = tok(texts, truncation=True, max_length=args.seq, padding=True, return_tensors="pt")
-        hidden = model(**enc, output_hidden_states=True).hidden_states
-        mask = enc["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
-        pooled = {}
+        enc = tok(texts, truncation=True, max_length=args.seq, padding=True, return_tensors="pt").to(device)
+        with autocast():
+            hidden = model(**enc, output_hidden_states=True).hidden_states
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+            pooled = {}
 
-        def f(n):
-            if n not in pooled:
-                pooled[n] = (hidden[n] * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return pooled[n]
+            def f(n):
+                if n not in pooled:
+                    pooled[n] = (hidden[n] * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                return pooled[n]
 
-        loss = 0
-        for n, d in pairs:
-            u = f(n)[:, :d]
-            a, p = F.normalize(u[:rows], dim=-1), F.normalize(u[rows:], dim=-1)
-            loss = loss + F.cross_entropy(a @ p.T * 20.0, labels)
-            if (n, d) != teacher:
-                loss = loss + 0.3 * F.kl_div(F.log_softmax(u, -1), F.softmax(f(teacher[0])[:, :d], -1), reduction="batchmean")
+            loss = 0
+            for n, d in pairs:
+                u = f(n)[:, :d]
+                a, p = F.normalize(u[:rows], dim=-1), F.normalize(u[rows:], dim=-1)
+                loss = loss + F.cross_entropy(a @ p.T * 20.0, labels)
+                if (n, d) != teacher:
+                    loss = loss + 0.3 * F.kl_div(F.log_softmax(u, -1), F.softmax(f(teacher[0])[:, :d], -1), reduction="batchmean")
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
         opt.zero_grad()
+        if device.type == "cuda":
+            torch.cuda.synchronize()  # the step's time is the device's, not the launches'
         return float(loss.detach())
 
     def embed(n, d):
@@ -151,15 +165,18 @@ def torch_worker(args):
         model.encoder.layer = layers[:n]  # early exit the way a PyTorch user gets it: drop the rest
         try:
             with torch.inference_mode():
-                enc = tok(texts, truncation=True, max_length=args.seq, padding=True, return_tensors="pt")
-                h = model(**enc).last_hidden_state
+                enc = tok(texts, truncation=True, max_length=args.seq, padding=True, return_tensors="pt").to(device)
+                with autocast():
+                    h = model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
                 v = F.normalize(((h * mask).sum(1) / mask.sum(1))[:, :d], dim=-1)
                 assert v.shape[1] == d
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
         finally:
             model.encoder.layer = layers
 
-    print(f"ready torch-{torch.__version__} foreach {args.foreach} threads {torch.get_num_threads()}", flush=True)
+    print(f"ready torch-{torch.__version__} foreach {args.foreach} threads {torch.get_num_threads()} device {device} amp {args.amp}", flush=True)
     for line in sys.stdin:
         cmd = line.split()
         if not cmd:
@@ -252,6 +269,8 @@ def main():
     w.add_argument("--threads", type=int, required=True)
     w.add_argument("--pairs", required=True)
     w.add_argument("--foreach", type=int, default=1)
+    w.add_argument("--device", default="cpu", help="cpu, or cuda (benchmarks/gpu/compare_pytorch_gpu.py)")
+    w.add_argument("--amp", type=int, default=0, help="1: forward and losses under bf16 autocast")
     ap.add_argument("--model", choices=sorted(CONFIGS), default="minilm-l6")
     ap.add_argument("--seq", type=int, default=32)
     ap.add_argument("--batch", type=int, default=32, help="pairs per step (2x texts)")

@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # The GPU checks of the CUDA backend, as one script for a machine with an NVIDIA GPU (the device
-# tool's H200): build with nvcc, run the `cuda` test suite (failing if any case was skipped for
-# want of a device), run it again under compute-sanitizer memcheck and racecheck, run the main
-# job's three stages for a few steps with --backend cuda (the training stage under memcheck too)
-# beside the same steps on the CPU, time a BERT-base SRL step (f32 and bf16 GEMM operands) with
-# bench_srl_step, and measure backend::cuda's GEMM in BERT-base shapes against the device's dense
-# bf16 peak and, where torch with CUDA is installed, torch.matmul on the same shapes in the same
-# run. Prints one summary.
+# tool's H200), most valuable first, each bounded by a timeout so the whole fits one 10-minute
+# call: build with nvcc; run the `cuda` test suite (failing if any case was skipped for want of a
+# device); a BERT-base SRL step, ours in f32 and bf16 against PyTorch eager in f32 and with AMP
+# (bf16 autocast) in the same run (compare_pytorch_gpu.py; ours alone, bench_srl_step, where
+# torch with CUDA is missing); backend::cuda's GEMM in BERT-base shapes against the device's
+# dense bf16 peak (and torch.matmul on the same shapes where torch is there); the main job's
+# three stages for a few steps with --backend cuda beside the same steps on the CPU; then
+# compute-sanitizer memcheck on a short SRL training run and memcheck + racecheck on the suite.
+# Prints one summary.
 #
 #   benchmarks/gpu/run.sh [build-dir]        (default build/gpu)
-#
-# Not yet here: the PyTorch eager + AMP side of the BERT-base step (compare_pytorch.py drives
-# the CPU comparison only).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/gpu}
@@ -32,14 +31,36 @@ echo "$out" | tail -25
 skipped=$(echo "$out" | grep -c "(Skipped)")
 note "cuda suite: rc=$rc, $(echo "$out" | grep -E '^[0-9]+% tests passed' | head -1), skipped=$skipped"
 
-for tool in memcheck racecheck; do
-  if command -v compute-sanitizer >/dev/null; then
-    compute-sanitizer --tool "$tool" --error-exitcode 9 "$build/tests/test_cuda" >"$build.$tool.log" 2>&1
-    note "compute-sanitizer $tool on the cuda suite: rc=$? ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$build.$tool.log" | tail -1))"
-  else
-    note "compute-sanitizer not found"
-  fi
-done
+# A BERT-base SRL step (12 layers, 768 wide, batch 32 pairs of 128 tokens, every default pair):
+# ours against PyTorch eager (f32 and AMP) in one alternated run, or ours alone without torch.
+if python3 -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  timeout 240 python3 benchmarks/gpu/compare_pytorch_gpu.py --build "$build" --json "$build.compare.json" 2>&1 | tee "$build.compare.txt"
+  note "BERT-base SRL step vs PyTorch: rc=${PIPESTATUS[0]}; $(grep -E '^speed-up' "$build.compare.txt" | tail -1)"
+  grep -E '^\| (ours|torch)' "$build.compare.txt" | while read -r l; do note "  $l"; done
+else
+  note "torch with CUDA not installed here: BERT-base step without the PyTorch side"
+  base="$build.bert-base"
+  mkdir -p "$base"
+  cp examples/models/small-bert/vocab.txt "$base/"
+  printf '%s\n' '{"architectures": ["BertModel"], "model_type": "bert", "vocab_size": 8192, "hidden_size": 768,' \
+    '"num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu",' \
+    '"max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12}' >"$base/config.json"
+  tail -n +2 examples/data/stsb-train.tsv | head -32 | awk -F'\t' '{print $2 "\t" $3}' >"$base/pairs.tsv"
+  for dtype in f32 bf16; do
+    printf 'step\nstep\nstep\nstep\nstep\nstep\nquit\n' | timeout 120 "$build/benchmarks/bench_srl_step" --model "$base" --data "$base/pairs.tsv" \
+        --max-length 128 --backend cuda --dtype "$dtype" >"$base.$dtype.txt" 2>&1
+    note "BERT-base SRL step on cuda, $dtype: $(grep '^step' "$base.$dtype.txt" | tail -3 | awk '{printf "%.1f ms ", $2*1000}')(last 3 of 6)"
+  done
+fi
+
+timeout 120 "$build/benchmarks/bench_gemm_cuda" | tee "$build.gemm.txt"
+note "gemm: $(grep -c TF "$build.gemm.txt" || true) lines, see above"
+if python3 -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  timeout 120 python3 benchmarks/gpu/torch_gemm.py | tee "$build.torch.txt"
+  note "torch.matmul on the same shapes: see above"
+else
+  note "torch with CUDA not installed here: no PyTorch side in this run"
+fi
 
 # The main job's stages, a few steps each, on the GPU and on the CPU (reference backend).
 exe="$build/examples/starbucks"
@@ -54,36 +75,22 @@ for backend in cuda reference; do
   note "main job, 4 steps per stage, --backend $backend: rc=$? ($(grep -E 'step +4' "$out.log" | tail -1 | tr -s ' '))"
 done
 if command -v compute-sanitizer >/dev/null; then
-  compute-sanitizer --tool memcheck --error-exitcode 9 "$exe" train --model "$build.run-cuda/pretrained" \
+  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$exe" train --model "$build.run-cuda/pretrained" \
       --train examples/data/stsb-train.tsv --max-steps 2 --batch-size 16 --max-length 64 --backend cuda \
       --out "$build.run-cuda/memcheck" >"$build.train-memcheck.log" 2>&1
   note "compute-sanitizer memcheck on 2 SRL steps: rc=$? ($(grep -E 'ERROR SUMMARY' "$build.train-memcheck.log" | tail -1))"
 fi
 
-# A BERT-base SRL step (12 layers, 768 wide, batch 32 pairs of 128 tokens, every default pair).
-base="$build.bert-base"
-mkdir -p "$base"
-cp examples/models/small-bert/vocab.txt "$base/"
-cat >"$base/config.json" <<'JSON'
-{"architectures": ["BertModel"], "model_type": "bert", "vocab_size": 8192, "hidden_size": 768,
- "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu",
- "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12}
-JSON
-tail -n +2 examples/data/stsb-train.tsv | head -32 | awk -F'\t' '{print $2 "\t" $3}' >"$base/pairs.tsv"
-for dtype in f32 bf16; do
-  printf 'step\nstep\nstep\nstep\nstep\nstep\nquit\n' | "$build/benchmarks/bench_srl_step" --model "$base" --data "$base/pairs.tsv" \
-      --max-length 128 --backend cuda --dtype "$dtype" >"$base.$dtype.txt" 2>&1
-  note "BERT-base SRL step on cuda, $dtype: $(grep '^step' "$base.$dtype.txt" | tail -3 | awk '{printf "%.1f ms ", $2*1000}')(last 3 of 6)"
+
+for tool in memcheck racecheck; do
+  if command -v compute-sanitizer >/dev/null; then
+    timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 9 "$build/tests/test_cuda" >"$build.$tool.log" 2>&1
+    note "compute-sanitizer $tool on the cuda suite: rc=$? ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$build.$tool.log" | tail -1))"
+  else
+    note "compute-sanitizer not found"
+  fi
 done
 
-"$build/benchmarks/bench_gemm_cuda" | tee "$build.gemm.txt"
-note "gemm: $(grep -c TF "$build.gemm.txt" || true) lines, see above"
-if python3 -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-  python3 benchmarks/gpu/torch_gemm.py | tee "$build.torch.txt"
-  note "torch.matmul on the same shapes: see above"
-else
-  note "torch with CUDA not installed here: no PyTorch side in this run"
-fi
 echo
 echo "== summary"
 printf '%s\n' "${summary[@]}"

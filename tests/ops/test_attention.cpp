@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 // One scope per file: each suite is compiled as one unity translation unit.
@@ -123,6 +124,56 @@ TEST_CASE("attention: the fused op equals the composed ops in float64, masked or
                 const auto got = run<double, backend::reference>(d, true, masked, p);
                 check_close(got, expected, 1e-13);
             }
+}
+
+/// out and dq, dk, dv (which start at 0.5, to show the backward adds) straight from the kernel,
+/// in place or head-major, `scratch` score elements per chunk (0: the way's default).
+template <class T>
+result<T, backend::reference> kernel_run(const dims& d, bool head_major, std::size_t scratch, bool masked, T p, bool with_dk = true) {
+    using B = backend::reference;
+    const auto q = uniform<T, B>(d, 1), k = uniform<T, B>(d, 2), v = uniform<T, B>(d, 3), w = uniform<T, B>(d, 4);
+    const auto mask = padding_mask<T, B>(d);
+    attention_options<T> o;
+    o.heads = d.heads;
+    o.scale = T(1) / std::sqrt(T(d.head_size));
+    o.dropout_p = p;
+    o.rng = rng_stream{7, 11};
+    const detail::attention_kernel<T, B> a(d.batch, d.tokens, d.width(), q.data(), k.data(), v.data(), masked ? mask.data() : nullptr, o,
+                                           head_major, scratch);
+    result<T, B> r;
+    r.out.assign(q.size(), T(0));
+    r.dq.assign(q.size(), T(0.5));
+    r.dk.assign(with_dk ? q.size() : 0, T(0.5));
+    r.dv.assign(q.size(), T(0.5));
+    a.forward(r.out.data());
+    a.backward(w.data(), r.dq.data(), with_dk ? r.dk.data() : nullptr, r.dv.data());
+    return r;
+}
+
+TEST_CASE_TEMPLATE("attention: head-major chunks (device backends) give the in-place chunks' bits (host backends)", T, float, double) {
+    // One chunk of every sample, chunks of two samples with a remainder, and one per sample.
+    const dims d{5, 7, 3, 4};
+    const std::size_t tile = d.heads * d.tokens * d.tokens;
+    for (const std::size_t scratch : {std::size_t{0}, 2 * tile, tile})
+        for (const bool masked : {false, true})
+            for (const T p : {T(0), T(0.25)}) {
+                INFO("scratch=" << scratch << " masked=" << masked << " p=" << p);
+                const auto in_place = kernel_run<T>(d, false, scratch, masked, p);
+                const auto head_major = kernel_run<T>(d, true, scratch, masked, p);
+                CHECK(in_place.out == head_major.out);
+                CHECK(in_place.dq == head_major.dq);
+                CHECK(in_place.dk == head_major.dk);
+                CHECK(in_place.dv == head_major.dv);
+                // And the values are attention's, not merely equal: the composed ops agree.
+                if constexpr (std::is_same_v<T, double>) {
+                    auto expected = run<double, backend::reference>(d, false, masked, double(p));
+                    for (auto* g : {&expected.dq, &expected.dk, &expected.dv})
+                        for (double& x : *g) x += 0.5;
+                    check_close(head_major, expected, 1e-13);
+                }
+            }
+    const auto skipped = kernel_run<T>(d, true, 0, true, T(0.25), false); // no dk wanted
+    CHECK(skipped.dq == kernel_run<T>(d, false, 0, true, T(0.25), false).dq);
 }
 
 TEST_CASE("attention: dropout draws the mask of one pass over (B, H, T, T), so some probabilities are dropped and the rest scaled") {

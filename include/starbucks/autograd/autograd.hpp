@@ -5,6 +5,7 @@
 #include "functions.hpp"
 #include "grad_mode.hpp"
 #include "gradcheck.hpp"
+#include "gradient_arena.hpp"
 #include "gradient_listener.hpp"
 #include "profiler.hpp"
 #include "tape.hpp"

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "../core/error.hpp"
 #include "../ops/copy.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -30,7 +31,8 @@ public:
 };
 
 /// @brief A value of element type T on backend B: storage shared with the views taken of it,
-/// an offset and layout into that storage, and a contiguous gradient allocated on first use.
+/// an offset and layout into that storage, and a contiguous gradient allocated on first use
+/// (its own allocation, or a slice of a gradient_arena once bound to one).
 template <class T, class B>
 class var_state final : public state_base {
 public:
@@ -73,19 +75,37 @@ public:
     template <class E>
     tensor_view<T, E, B> grad(const E& e) {
         ensure_grad();
-        return tensor_view<T, E, B>(grad_.data(), e);
+        return tensor_view<T, E, B>(grad_slot(), e);
     }
     T* grad_data() {
         ensure_grad();
-        return grad_.data();
+        return grad_slot();
     }
     void reset_grad() noexcept override {
-        grad_ = buffer<T, B>();
+        if (!home_) grad_ = buffer<T, B>(); // a bound gradient keeps its slice of the arena
         allocated_ = false;
     }
     void zero_grad() {
-        if (allocated_) B::fill(B::default_context(), grad_.size(), T(0), grad_.data());
+        if (allocated_) B::fill(B::default_context(), lay_.size(), T(0), grad_slot());
     }
+
+    /// @brief Moves the gradient to `home`, elements [offset, offset + lay().size()), for good:
+    /// a gradient_arena keeps many parameters' gradients in one allocation. A gradient already
+    /// there is copied over; otherwise nothing changes (it is still zeroed on first use).
+    /// @throws usage_error when the slice does not fit in `home`.
+    void bind_grad(std::shared_ptr<buffer<T, B>> home, std::size_t offset) {
+        if (!home || offset > home->size() || home->size() - offset < lay_.size())
+            throw usage_error("starbucks::autograd::var_state::bind_grad", "the slice does not fit the gradient's home");
+        if (allocated_) {
+            const layout whole = layout::contiguous(lay_.dims);
+            B::copy(B::default_context(), backend::strided<T>{home->data() + offset, whole}, backend::strided<const T>{grad_slot(), whole});
+        }
+        home_ = std::move(home);
+        home_offset_ = offset;
+        grad_ = buffer<T, B>();
+    }
+    /// Whether the gradient lives in an arena (see bind_grad).
+    bool grad_bound() const noexcept { return home_ != nullptr; }
     void seed_grad(double w) override {
         if (lay_.size() != 1)
             throw shape_error("starbucks::autograd::tape::backward", "a loss must hold one element, not " + to_string(lay_.dims));
@@ -100,15 +120,18 @@ public:
 private:
     void ensure_grad() {
         if (allocated_) return;
-        grad_ = buffer<T, B>(lay_.size());
-        B::fill(B::default_context(), grad_.size(), T(0), grad_.data());
+        if (!home_) grad_ = buffer<T, B>(lay_.size());
+        B::fill(B::default_context(), lay_.size(), T(0), grad_slot());
         allocated_ = true;
     }
+    T* grad_slot() noexcept { return home_ ? home_->data() + home_offset_ : grad_.data(); }
 
     std::shared_ptr<buffer<T, B>> storage_;
     std::ptrdiff_t offset_ = 0;
     layout lay_;
     buffer<T, B> grad_;
+    std::shared_ptr<buffer<T, B>> home_; // the arena holding the gradient, when bound
+    std::size_t home_offset_ = 0;
     bool allocated_ = false;
 };
 

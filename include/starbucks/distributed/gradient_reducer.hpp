@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // distributed::gradient_reducer: the gradient sum over ranks, overlapped with the backward pass.
 // Attached to the tape for a step's last backward, it starts summing each bucket of parameter
-// gradients as soon as the tape reports them final, and advances the sums between rules.
+// gradients (a range of their gradient_arena) as soon as the tape reports them final, and
+// advances the sums between rules.
 #pragma once
 
 #include <algorithm>
@@ -10,8 +11,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../autograd/gradient_arena.hpp"
 #include "../autograd/gradient_listener.hpp"
 #include "../autograd/var_state.hpp"
 #include "../config.hpp"
@@ -31,24 +34,23 @@ struct overlap_report {
     double finish_s = 0;  ///< spent in finish(): what the sum added after backward, waiting for other ranks included
 };
 
-/// @brief Sums the gradients of `params` over ranks, bucket by bucket as backward finishes them.
+/// @brief Sums the gradients held by `arena` over ranks, bucket by bucket as backward finishes them.
 ///
-/// Buckets follow all_reduce_gradients' rule (a gradient of `in_place_elements` or more alone
-/// and in place, smaller ones packed up to `bucket_elements`), taken in reverse parameter order
-/// (output side first, as backward finishes them) and started strictly in that order, so every
+/// A bucket is a range of the arena: consecutive gradients, in its order (the last parameter
+/// first, as backward finishes them), of about `bucket_elements` or one larger gradient alone.
+/// Each is summed where it lies, with no packing copy. Buckets start strictly in order, so every
 /// rank starts the same sums in the same order whatever its timing. Use: `tape.listen(&r)`
 /// before the forward of a step's last micro-batch, then `finish()` after its backward. A step
-/// whose backward never reported (none ran while attached) falls back to all_reduce_gradients.
+/// whose backward never reported (none ran while attached) sums every bucket in finish().
 /// Every rank must run the same graph: checked when backward begins (an internal_error before
 /// anything is sent) and again on the gradients that resulted.
 template <class T, class B>
 class gradient_reducer final : public autograd::gradient_listener {
 public:
-    gradient_reducer(communicator& comm, std::vector<std::shared_ptr<autograd::var_state<T, B>>> params,
-                     std::size_t bucket_elements = std::size_t{1} << 20, std::size_t in_place_elements = std::size_t{1} << 16)
-        : comm_(comm), params_(std::move(params)), bucket_elements_(bucket_elements), in_place_elements_(in_place_elements) {
+    gradient_reducer(communicator& comm, autograd::gradient_arena<T, B>& arena, std::size_t bucket_elements = std::size_t{1} << 20)
+        : comm_(comm), arena_(arena), bucket_elements_(bucket_elements) {
         detail::refuse_device_world<B>(comm, "starbucks::distributed::gradient_reducer");
-        for (const auto& p : params_) leaves_.push_back(p.get());
+        for (const auto& p : arena_.params()) leaves_.push_back(p.get());
     }
 
     std::span<autograd::state_base* const> leaves() const override { return leaves_; }
@@ -59,17 +61,15 @@ public:
         begun_ = true;
         const auto t0 = clock::now();
         // What will have a gradient: what this pass may reach, and what earlier micro-batches filled.
-        expected_.assign(params_.size(), false);
-        for (std::size_t i = 0; i < params_.size(); ++i) expected_[i] = used[i] || params_[i]->has_grad();
-        detail::check_same_parameters(comm_, params_, [&](std::size_t i) { return bool(expected_[i]); }, where);
-        plan();
+        plan([&](std::size_t i) { return used[i] || params()[i]->has_grad(); });
         during_ = clock::now() - t0;
+        start_ready();
     }
 
     void ready(std::size_t i) override {
         if (!expected_[i]) return;
         ++buckets_[bucket_of_[i]].ready;
-        while (next_start_ < buckets_.size() && buckets_[next_start_].ready == buckets_[next_start_].members.size()) start(buckets_[next_start_++]);
+        start_ready();
     }
 
     void after_rule() override {
@@ -81,34 +81,32 @@ public:
         }
     }
 
-    /// @brief Completes the step's sum: waits for the started buckets and unpacks them (or sums
-    /// everything now when no backward reported), then checks the gradients that resulted.
+    /// @brief Completes the step's sum: starts what is left (everything when no backward
+    /// reported), waits for it, and checks the gradients that resulted.
     /// @throws internal_error when ranks ran different graphs; io_error from the transport.
     void finish() {
         const auto t0 = clock::now();
-        if (!begun_) {
-            all_reduce_gradients(comm_, params_, bucket_elements_, in_place_elements_);
-            last_ = {};
-            last_.finish_s = std::chrono::duration<double>(clock::now() - t0).count();
-            return;
+        const bool heard = begun_;
+        if (!heard) {
+            during_ = {};
+            plan([&](std::size_t i) { return params()[i]->has_grad(); });
         }
         begun_ = false;
         for (; next_start_ < buckets_.size(); ++next_start_) start(buckets_[next_start_]);
         comm_.wait_all();
         last_ = {};
-        last_.during_s = std::chrono::duration<double>(during_).count();
-        for (auto& b : buckets_) {
+        if (heard) last_.during_s = std::chrono::duration<double>(during_).count();
+        for (const auto& b : buckets_) {
             last_.buckets += 1;
-            last_.elements += b.elements;
-            if (b.started_at + 1 < rules_) last_.elements_started_early += b.elements;
-            if (!b.in_place) unpack(b);
+            last_.elements += b.end - b.begin;
+            if (heard && b.started_at + 1 < rules_) last_.elements_started_early += b.end - b.begin;
         }
         // A parameter one rank reached and another did not would have been summed with zeros.
-        detail::check_same_parameters(comm_, params_, [&](std::size_t i) { return params_[i]->has_grad(); }, where);
+        detail::check_same_parameters(comm_, params(), [&](std::size_t i) { return params()[i]->has_grad(); }, where);
         last_.finish_s = std::chrono::duration<double>(clock::now() - t0).count();
     }
 
-    /// The overlap of the last finished step (zeros after a fallback).
+    /// The overlap of the last finished step (during_s and elements_started_early are zero when no backward reported).
     const overlap_report& last_report() const noexcept { return last_; }
 
 private:
@@ -116,85 +114,56 @@ private:
     using clock = std::chrono::steady_clock;
 
     struct bucket {
-        std::vector<std::size_t> members;
-        std::size_t elements = 0;
-        std::size_t ready = 0;
-        bool in_place = false;      // one large gradient, summed where it lies
-        std::size_t started_at = 0; // rules run when it started
-        std::vector<T> packed;      // what is summed when not in place (or zeros for a missing gradient)
+        std::vector<std::size_t> members; // parameter indices
+        std::size_t begin = 0, end = 0;   // the arena's elements [begin, end)
+        std::size_t needed = 0, ready = 0; // expected members, and those reported final
+        std::size_t started_at = 0;        // rules run when it started
     };
 
-    void plan() {
+    const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params() const noexcept { return arena_.params(); }
+
+    /// Checks that every rank expects the same gradients, then cuts the arena into buckets.
+    template <class Expected>
+    void plan(Expected&& expected) {
+        expected_.assign(params().size(), false);
+        for (std::size_t i = 0; i < params().size(); ++i) expected_[i] = expected(i);
+        detail::check_same_parameters(comm_, params(), [&](std::size_t i) { return bool(expected_[i]); }, where);
         buckets_.clear();
-        bucket_of_.assign(params_.size(), 0);
+        bucket_of_.assign(params().size(), 0);
         next_start_ = 0;
         rules_ = 0;
-
-        bucket small;
-        const auto close_small = [&] {
-            if (small.members.empty()) return;
-            buckets_.push_back(std::move(small));
-            small = bucket{};
-        };
-        for (std::size_t i = params_.size(); i-- > 0;) {
-            if (!expected_[i]) continue;
-            const std::size_t n = params_[i]->lay().size();
-            if (n >= in_place_elements_) {
-                bucket_of_[i] = buckets_.size();
-                buckets_.push_back(bucket{{i}, n, 0, true, 0, {}});
-                continue;
-            }
-            small.members.push_back(i);
-            small.elements += n;
-            if (small.elements >= bucket_elements_) {
-                for (std::size_t m : small.members) bucket_of_[m] = buckets_.size();
-                close_small();
-            }
+        bucket b;
+        for (const auto& s : arena_.slots()) {
+            if (b.members.empty()) b.begin = s.offset;
+            b.members.push_back(s.param);
+            b.end = s.offset + s.size;
+            bucket_of_[s.param] = buckets_.size();
+            if (expected_[s.param]) ++b.needed;
+            if (b.end - b.begin >= bucket_elements_) buckets_.push_back(std::exchange(b, bucket{}));
         }
-        for (std::size_t m : small.members) bucket_of_[m] = buckets_.size();
-        close_small();
+        if (!b.members.empty()) buckets_.push_back(std::move(b));
     }
 
-    /// Starts summing bucket `b`. A member without a gradient here (its rule never received
-    /// one) sends zeros, so every rank's message has the planned size.
+    void start_ready() {
+        while (next_start_ < buckets_.size() && buckets_[next_start_].ready == buckets_[next_start_].needed) start(buckets_[next_start_++]);
+    }
+
+    /// Starts summing bucket `b` where it lies. A member without a gradient here (not used, or
+    /// its rule never received one) sends zeros, so every rank's message has the planned size.
     void start(bucket& b) {
         b.started_at = rules_;
-        const auto& first = params_[b.members.front()];
-        if (b.in_place) {
-            if (first->has_grad()) {
-                comm_.start_all_reduce_sum(std::span<T>(first->grad_data(), b.elements));
-            } else {
-                b.packed.assign(b.elements, T(0));
-                comm_.start_all_reduce_sum(std::span<T>(b.packed));
+        for (std::size_t m : b.members)
+            if (!params()[m]->has_grad()) {
+                const auto& s = arena_.slot_of(m);
+                std::fill_n(arena_.data() + s.offset, s.size, T(0));
             }
-            return;
-        }
-        b.packed.resize(b.elements);
-        std::size_t at = 0;
-        for (std::size_t m : b.members) {
-            const auto& p = params_[m];
-            const std::size_t n = p->lay().size();
-            if (p->has_grad()) std::copy_n(p->grad_data(), n, b.packed.data() + at);
-            else std::fill_n(b.packed.data() + at, n, T(0));
-            at += n;
-        }
-        comm_.start_all_reduce_sum(std::span<T>(b.packed));
-    }
-
-    void unpack(const bucket& b) {
-        std::size_t at = 0;
-        for (std::size_t m : b.members) {
-            const auto& p = params_[m];
-            const std::size_t n = p->lay().size();
-            if (p->has_grad()) std::copy_n(b.packed.data() + at, n, p->grad_data());
-            at += n;
-        }
+        comm_.start_all_reduce_sum(std::span<T>(arena_.data() + b.begin, b.end - b.begin));
     }
 
     communicator& comm_;
-    std::vector<std::shared_ptr<autograd::var_state<T, B>>> params_;
+    autograd::gradient_arena<T, B>& arena_;
     std::vector<autograd::state_base*> leaves_;
-    std::size_t bucket_elements_, in_place_elements_;
+    std::size_t bucket_elements_;
     bool begun_ = false;
     std::vector<bool> expected_;
     std::vector<bucket> buckets_;

@@ -32,6 +32,8 @@ struct term_report {
 /// term only added pooling, a prefix slice and its loss, so `backward` runs the tape once with
 /// every term as a seed (the gradient equals the sum of the per-term gradients).
 /// Guarantees: names are unique; `total()` sums in the order terms were added (deterministic).
+/// Values are read when first asked for, all at once: on a device backend one transfer after
+/// the step's work is queued, not one synchronisation per term in the middle of the forward.
 template <class T, class B>
 class multi_target {
 public:
@@ -44,8 +46,8 @@ public:
                                                                          "; a loss term is a single value");
         for (const auto& r : reports_)
             if (r.name == name) throw usage_error("starbucks::matryoshka::multi_target", "term \"" + name + "\" was added twice");
-        const double value = static_cast<double>(item(loss.value()));
-        reports_.push_back({std::move(name), value, weight});
+        reports_.push_back({std::move(name), 0.0, weight});
+        read_ = false;
         terms_.push_back(loss * weight);
         if constexpr (std::is_same_v<E, extents<>>) scalars_.push_back(loss);
         else scalars_.push_back(autograd::reshape(loss, extents<>{}));
@@ -64,24 +66,29 @@ public:
     }
 
     /// Σ weight · value, in the order the terms were added.
-    double total() const noexcept {
+    double total() const {
         double s = 0;
-        for (const auto& r : reports_) s += r.weight * r.value;
+        for (const auto& r : terms()) s += r.weight * r.value;
         return s;
     }
     /// The first term whose value is NaN or infinite, or null.
-    const term_report* first_non_finite() const noexcept {
-        for (const auto& r : reports_)
+    const term_report* first_non_finite() const {
+        for (const auto& r : terms())
             if (!std::isfinite(r.value)) return &r;
         return nullptr;
     }
-    const std::vector<term_report>& terms() const noexcept { return reports_; }
+    /// The terms with their values (read from the backend on first use).
+    const std::vector<term_report>& terms() const {
+        read_values();
+        return reports_;
+    }
     /// @brief Replaces the reported values, in term order (data parallelism reports the mean
     /// over ranks); the tape seeds are not touched. @throws shape_error when the count differs.
     void set_values(std::span<const double> values) {
         if (values.size() != reports_.size())
             throw shape_error("starbucks::matryoshka::multi_target", std::to_string(values.size()) + " values for " + std::to_string(reports_.size()) + " terms");
         for (std::size_t i = 0; i < values.size(); ++i) reports_[i].value = values[i];
+        read_ = true;
     }
     /// The tape seeds: one per term, with its weight.
     const std::vector<autograd::loss_term>& loss_terms() const noexcept { return terms_; }
@@ -94,7 +101,25 @@ public:
     }
 
 private:
-    std::vector<term_report> reports_;
+    /// Fills reports_' values from the scalars: directly on a host backend; on a device, each
+    /// gathered into one small buffer (queued copies) and that buffer downloaded once.
+    void read_values() const {
+        if (read_) return;
+        if constexpr (B::host_accessible) {
+            for (std::size_t i = 0; i < scalars_.size(); ++i) reports_[i].value = static_cast<double>(item(scalars_[i].value()));
+        } else if (!scalars_.empty()) {
+            tensor<T, dextents<1>, B> gathered(dextents<1>(scalars_.size()), uninitialized);
+            const layout one = layout::contiguous(shape{1});
+            for (std::size_t i = 0; i < scalars_.size(); ++i)
+                B::copy(B::default_context(), backend::strided<T>{gathered.data() + i, one}, backend::strided<const T>{scalars_[i].value().data(), one});
+            const auto values = host_copy(as_const_view(gathered));
+            for (std::size_t i = 0; i < scalars_.size(); ++i) reports_[i].value = static_cast<double>(values.data()[i]);
+        }
+        read_ = true;
+    }
+
+    mutable std::vector<term_report> reports_;
+    mutable bool read_ = true;
     std::vector<autograd::loss_term> terms_;
     std::vector<autograd::var<T, extents<>, B>> scalars_;
 };

@@ -29,19 +29,28 @@ struct attention_options {
 
 namespace detail {
 
-/// The fused kernel's view of one attention: row-major (B, T, C) q, k, v with C = H·D, an
-/// additive (B, T) key mask or none, and the options. Samples are processed in chunks whose
-/// score tiles fit a cache-sized scratch; each sample's products are strided GEMMs over the
-/// heads (head h of sample b starts at b·T·C + h·D, rows C apart), so no head is ever copied.
+/// @brief The fused kernel's view of one attention: row-major (B, T, C) q, k, v with C = H·D,
+/// an additive (B, T) key mask or none, and the options.
+///
+/// Samples are processed in chunks whose score tiles, (n, H, T, T), fit a scratch. Two ways:
+/// - in place (host backends): each sample's products are strided GEMMs over its heads (head h
+///   of sample b starts at b·T·C + h·D, rows C apart), so no head is ever copied, and a chunk's
+///   scores stay in a cache-sized scratch;
+/// - head-major (device backends): a chunk's q, k, v are first copied to (n·H, T, D), so each
+///   product is one GEMM batched over every sample and head of the chunk, and the chunk is as
+///   large as a device scratch allows. A launch per sample would otherwise dominate a GPU step.
+/// Both compute every element with the same operations in the same order (bitwise the same on
+/// the reference backend, tests/ops/test_attention.cpp).
 template <class T, class B>
 class attention_kernel {
 public:
     attention_kernel(std::size_t batch, std::size_t tokens, std::size_t width, const T* q, const T* k, const T* v, const T* mask,
-                     const attention_options<T>& o)
+                     const attention_options<T>& o, bool head_major = !B::host_accessible, std::size_t scratch = 0)
         : batch_(batch), tokens_(tokens), width_(width), heads_(o.heads), head_size_(width / o.heads), q_(q), k_(k), v_(v),
-          mask_(mask), o_(o) {
+          mask_(mask), o_(o), head_major_(head_major) {
         const std::size_t tile = std::max<std::size_t>(1, heads_ * tokens_ * tokens_);
-        chunk_ = std::clamp<std::size_t>(scratch_elements / tile, 1, std::max<std::size_t>(batch_, 1));
+        if (scratch == 0) scratch = head_major_ ? device_scratch_elements : scratch_elements;
+        chunk_ = std::clamp<std::size_t>(scratch / tile, 1, std::max<std::size_t>(batch_, 1));
     }
 
     /// out (B, T, C) = attention; every element written.
@@ -49,12 +58,23 @@ public:
         const std::size_t tile = heads_ * tokens_ * tokens_;
         tensor<T, dextents<1>, B> scores(dextents<1>(chunk_ * tile), uninitialized), probs(dextents<1>(chunk_ * tile), uninitialized);
         tensor<T, dextents<1>, B> keep(dextents<1>(dropping() ? chunk_ * tile : 0), uninitialized);
+        heads_copy h(*this, 4);
         for (std::size_t b0 = 0; b0 < batch_; b0 += chunk_) {
             const std::size_t n = std::min(chunk_, batch_ - b0);
-            probabilities(b0, n, scores.data(), probs.data());
+            if (head_major_) {
+                h.gather(0, q_, b0, n);
+                h.gather(1, k_, b0, n);
+                h.gather(2, v_, b0, n);
+            }
+            probabilities(b0, n, h, scores.data(), probs.data());
             if (dropping()) B::dropout(B::default_context(), n * tile, o_.dropout_p, o_.rng.advanced(b0 * tile), probs.data(), probs.data(), keep.data());
+            if (head_major_) { // out = P v, then back to (B, T, C)
+                gemm(n * heads_, false, false, tokens_, head_size_, tokens_, probs.data(), tiles(), h[2], packed(), h[3], packed(), T(1), T(0));
+                h.scatter(3, out, b0, n, false);
+                continue;
+            }
             for (std::size_t b = b0; b < b0 + n; ++b) // out_b = P_b v_b
-                gemm(false, false, tokens_, head_size_, tokens_, probs.data() + (b - b0) * tile, tiles(), v_ + offset(b), heads_rows(),
+                gemm(heads_, false, false, tokens_, head_size_, tokens_, probs.data() + (b - b0) * tile, tiles(), v_ + offset(b), heads_rows(),
                      out + offset(b), heads_rows(), T(1), T(0));
         }
     }
@@ -65,26 +85,41 @@ public:
         tensor<T, dextents<1>, B> scores(dextents<1>(elems), uninitialized), probs(dextents<1>(elems), uninitialized);
         tensor<T, dextents<1>, B> grad(dextents<1>(elems), uninitialized), keep(dextents<1>(dropping() ? elems : 0), uninitialized);
         auto& ctx = B::default_context();
+        heads_copy h(*this, 5); // q, k, v, dout, and a product on its way back
         for (std::size_t b0 = 0; b0 < batch_; b0 += chunk_) {
             const std::size_t n = std::min(chunk_, batch_ - b0), m = n * tile;
-            probabilities(b0, n, scores.data(), probs.data());
+            if (head_major_) {
+                h.gather(0, q_, b0, n);
+                h.gather(1, k_, b0, n);
+                h.gather(2, v_, b0, n);
+                h.gather(3, dout, b0, n);
+            }
+            probabilities(b0, n, h, scores.data(), probs.data());
             // The probabilities as the forward pass multiplied them into v: P, or P·mask in `grad`.
             const T* used = probs.data();
             if (dropping()) {
                 B::dropout(ctx, m, o_.dropout_p, o_.rng.advanced(b0 * tile), probs.data(), grad.data(), keep.data());
                 used = grad.data();
             }
-            for (std::size_t b = b0; b < b0 + n; ++b) {
-                const std::size_t t = (b - b0) * tile;
-                if (dv) // dv_b += P_bᵀ dout_b
-                    gemm(true, false, tokens_, head_size_, tokens_, used + t, tiles(), dout + offset(b), heads_rows(), dv + offset(b),
-                         heads_rows(), T(1), T(1));
-                // grad_b = scale · dout_b v_bᵀ: the gradient of the (dropped-out) probabilities, with
-                // the scores' scale taken now (softmax's backward is linear in it), so that the
-                // accumulating products below have alpha = 1 (oneDNN runs alpha != 1 together
-                // with beta = 1 on a strided C on its slow reference kernel).
-                gemm(false, true, tokens_, tokens_, head_size_, dout + offset(b), heads_rows(), v_ + offset(b), heads_rows(),
-                     grad.data() + t, tiles(), o_.scale, T(0));
+            // grad = scale · dout vᵀ: the gradient of the (dropped-out) probabilities, with the
+            // scores' scale taken now (softmax's backward is linear in it), so that the
+            // accumulating products below have alpha = 1 (oneDNN runs alpha != 1 together with
+            // beta = 1 on a strided C on its slow reference kernel).
+            if (head_major_) {
+                if (dv) { // dv += Pᵀ dout
+                    gemm(n * heads_, true, false, tokens_, head_size_, tokens_, used, tiles(), h[3], packed(), h[4], packed(), T(1), T(0));
+                    h.scatter(4, dv, b0, n, true);
+                }
+                gemm(n * heads_, false, true, tokens_, tokens_, head_size_, h[3], packed(), h[2], packed(), grad.data(), tiles(), o_.scale, T(0));
+            } else {
+                for (std::size_t b = b0; b < b0 + n; ++b) {
+                    const std::size_t t = (b - b0) * tile;
+                    if (dv) // dv_b += P_bᵀ dout_b
+                        gemm(heads_, true, false, tokens_, head_size_, tokens_, used + t, tiles(), dout + offset(b), heads_rows(), dv + offset(b),
+                             heads_rows(), T(1), T(1));
+                    gemm(heads_, false, true, tokens_, tokens_, head_size_, dout + offset(b), heads_rows(), v_ + offset(b), heads_rows(),
+                         grad.data() + t, tiles(), o_.scale, T(0));
+                }
             }
             if (dropping()) {
                 const backend::strided<T> g{grad.data(), layout::contiguous(shape{m})};
@@ -94,49 +129,114 @@ public:
             // scores := scale · the gradient of the masked scores (softmax's backward accumulates).
             B::fill(ctx, m, T(0), scores.data());
             B::softmax_backward(ctx, n * heads_ * tokens_, tokens_, probs.data(), grad.data(), scores.data(), false);
+            if (head_major_) {
+                if (dq) { // dq += scale · dS k
+                    gemm(n * heads_, false, false, tokens_, head_size_, tokens_, scores.data(), tiles(), h[1], packed(), h[4], packed(), T(1), T(0));
+                    h.scatter(4, dq, b0, n, true);
+                }
+                if (dk) { // dk += scale · dSᵀ q
+                    gemm(n * heads_, true, false, tokens_, head_size_, tokens_, scores.data(), tiles(), h[0], packed(), h[4], packed(), T(1), T(0));
+                    h.scatter(4, dk, b0, n, true);
+                }
+                continue;
+            }
             for (std::size_t b = b0; b < b0 + n; ++b) {
                 const T* ds = scores.data() + (b - b0) * tile;
                 if (dq) // dq_b += scale · dS_b k_b
-                    gemm(false, false, tokens_, head_size_, tokens_, ds, tiles(), k_ + offset(b), heads_rows(), dq + offset(b), heads_rows(),
+                    gemm(heads_, false, false, tokens_, head_size_, tokens_, ds, tiles(), k_ + offset(b), heads_rows(), dq + offset(b), heads_rows(),
                          T(1), T(1));
                 if (dk) // dk_b += scale · dS_bᵀ q_b
-                    gemm(true, false, tokens_, head_size_, tokens_, ds, tiles(), q_ + offset(b), heads_rows(), dk + offset(b), heads_rows(),
+                    gemm(heads_, true, false, tokens_, head_size_, tokens_, ds, tiles(), q_ + offset(b), heads_rows(), dk + offset(b), heads_rows(),
                          T(1), T(1));
             }
         }
     }
 
-    /// Scores (B·H·T·T elements) of one tile kept in scratch at a time.
+    /// Scores (B·H·T·T elements) of one chunk kept in scratch at a time unless `scratch` says
+    /// otherwise: in place, a CPU cache; head-major, device memory (128 MiB of floats per buffer:
+    /// BERT-base's 64 texts of 128 tokens in one chunk).
     static constexpr std::size_t scratch_elements = std::size_t{1} << 16;
+    static constexpr std::size_t device_scratch_elements = std::size_t{1} << 25;
 
 private:
+    using strides_t = std::pair<std::ptrdiff_t, std::ptrdiff_t>;
+
+    /// Head-major copies of a chunk's (n, T, C) operands: slot i holds (n·H, T, D) contiguous.
+    class heads_copy {
+    public:
+        heads_copy(const attention_kernel& a, std::size_t slots)
+            : a_(a), store_(dextents<1>(a.head_major_ ? slots * a.chunk_ * a.tokens_ * a.width_ : 0), uninitialized) {}
+        T* operator[](std::size_t i) const { return const_cast<T*>(store_.data()) + i * a_.chunk_ * a_.tokens_ * a_.width_; }
+        /// slot i = x[b0, b0 + n) by heads.
+        void gather(std::size_t i, const T* x, std::size_t b0, std::size_t n) const {
+            B::copy(B::default_context(), backend::strided<T>{(*this)[i], layout::contiguous(by_heads(n).dims)},
+                    backend::strided<const T>{x + a_.offset(b0), by_heads(n)});
+        }
+        /// y[b0, b0 + n) = (or +=, with `add`) slot i, back in (n, T, C).
+        void scatter(std::size_t i, T* y, std::size_t b0, std::size_t n, bool add) const {
+            const backend::strided<T> dst{y + a_.offset(b0), by_heads(n)};
+            const backend::strided<const T> src{(*this)[i], layout::contiguous(by_heads(n).dims)};
+            if (add) B::accumulate(B::default_context(), dst, src, T(1));
+            else B::copy(B::default_context(), dst, src);
+        }
+
+    private:
+        /// (n, T, C) seen as (n, H, T, D).
+        layout by_heads(std::size_t n) const {
+            layout l;
+            l.dims = shape{n, a_.heads_, a_.tokens_, a_.head_size_};
+            const auto c = static_cast<std::ptrdiff_t>(a_.width_), d = static_cast<std::ptrdiff_t>(a_.head_size_);
+            l.strides[0] = static_cast<std::ptrdiff_t>(a_.tokens_) * c;
+            l.strides[1] = d;
+            l.strides[2] = c;
+            l.strides[3] = 1;
+            return l;
+        }
+        const attention_kernel& a_;
+        tensor<T, dextents<1>, B> store_;
+    };
+
     bool dropping() const noexcept { return o_.dropout_p != T(0); }
     std::ptrdiff_t offset(std::size_t b) const noexcept { return static_cast<std::ptrdiff_t>(b * tokens_ * width_); }
-    /// Strides of a per-head operand: rows C apart, heads D apart.
-    std::pair<std::ptrdiff_t, std::ptrdiff_t> heads_rows() const noexcept {
-        return {static_cast<std::ptrdiff_t>(width_), static_cast<std::ptrdiff_t>(head_size_)};
+    /// Strides of a per-head operand in place: rows C apart, heads D apart.
+    strides_t heads_rows() const noexcept { return {static_cast<std::ptrdiff_t>(width_), static_cast<std::ptrdiff_t>(head_size_)}; }
+    /// Strides of a head-major operand: rows D apart, (sample, head) T·D apart.
+    strides_t packed() const noexcept {
+        return {static_cast<std::ptrdiff_t>(head_size_), static_cast<std::ptrdiff_t>(tokens_ * head_size_)};
     }
     /// Strides of a score tile: rows T apart, heads T·T apart.
-    std::pair<std::ptrdiff_t, std::ptrdiff_t> tiles() const noexcept {
-        return {static_cast<std::ptrdiff_t>(tokens_), static_cast<std::ptrdiff_t>(tokens_ * tokens_)};
-    }
+    strides_t tiles() const noexcept { return {static_cast<std::ptrdiff_t>(tokens_), static_cast<std::ptrdiff_t>(tokens_ * tokens_)}; }
 
-    /// probs = softmax(scale · q kᵀ + mask) for samples [b0, b0 + n); `scores` is scratch.
-    void probabilities(std::size_t b0, std::size_t n, T* scores, T* probs) const {
+    /// probs = softmax(scale · q kᵀ + mask) for samples [b0, b0 + n); `scores` is scratch. Head-
+    /// major, the mask is first broadcast into `probs` (free until the softmax) and added as the
+    /// GEMM's residual: the same two roundings as the in-place bias (scale · qkᵀ, then + mask).
+    void probabilities(std::size_t b0, std::size_t n, const heads_copy& h, T* scores, T* probs) const {
         const std::size_t tile = heads_ * tokens_ * tokens_;
-        for (std::size_t b = b0; b < b0 + n; ++b)
-            gemm(false, true, tokens_, tokens_, head_size_, q_ + offset(b), heads_rows(), k_ + offset(b), heads_rows(),
-                 scores + (b - b0) * tile, tiles(), o_.scale, T(0), mask_ ? mask_ + b * tokens_ : nullptr);
+        if (head_major_) {
+            if (mask_) {
+                layout keys;
+                keys.dims = shape{n, heads_, tokens_, tokens_};
+                keys.strides[0] = static_cast<std::ptrdiff_t>(tokens_);
+                keys.strides[3] = 1;
+                B::copy(B::default_context(), backend::strided<T>{probs, layout::contiguous(keys.dims)},
+                        backend::strided<const T>{mask_ + b0 * tokens_, keys});
+            }
+            gemm(n * heads_, false, true, tokens_, tokens_, head_size_, h[0], packed(), h[1], packed(), scores, tiles(), o_.scale, T(0), nullptr,
+                 mask_ ? probs : nullptr);
+        } else {
+            for (std::size_t b = b0; b < b0 + n; ++b)
+                gemm(heads_, false, true, tokens_, tokens_, head_size_, q_ + offset(b), heads_rows(), k_ + offset(b), heads_rows(),
+                     scores + (b - b0) * tile, tiles(), o_.scale, T(0), mask_ ? mask_ + b * tokens_ : nullptr);
+        }
         B::softmax(B::default_context(), n * heads_ * tokens_, tokens_, scores, probs, false);
     }
 
-    /// c_h = alpha · op(a_h) op(b_h) + beta · c_h (+ bias) for every head h, each operand given
-    /// with its (row, head) strides: one batched GEMM of H products.
-    void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::pair<std::ptrdiff_t, std::ptrdiff_t> sa,
-              const T* b, std::pair<std::ptrdiff_t, std::ptrdiff_t> sb, T* c, std::pair<std::ptrdiff_t, std::ptrdiff_t> sc, T alpha, T beta,
-              const T* bias = nullptr) const {
+    /// c_i = alpha · op(a_i) op(b_i) + beta · c_i (+ bias) (+ residual_i) for i < batch, each
+    /// operand given with its (row, batch) strides: one batched GEMM.
+    void gemm(std::size_t batch, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, strides_t sa, const T* b,
+              strides_t sb, T* c, strides_t sc, T alpha, T beta, const T* bias = nullptr, const T* residual = nullptr) const {
         backend::gemm_args<T> g;
-        g.batch = heads_;
+        g.batch = batch;
         g.m = m;
         g.n = n;
         g.k = k;
@@ -154,6 +254,7 @@ private:
         g.alpha = alpha;
         g.beta = beta;
         g.epilogue.bias = bias;
+        g.epilogue.residual = residual;
         // f32 even under matmul_precision::bf16: these per-head products are a few percent of a
         // step's FLOPs, and rounding their strided operands on every call cost more than bf16
         // saved (the bf16 step measured 1.6x slower in attention, docs/performance.md).
@@ -163,6 +264,7 @@ private:
     std::size_t batch_, tokens_, width_, heads_, head_size_, chunk_ = 1;
     const T *q_, *k_, *v_, *mask_;
     attention_options<T> o_;
+    bool head_major_;
 };
 
 /// Checks q, k, v (B, T, C), the heads and the mask ((B, T) or (B, 1, 1, T), or empty) for

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "../autograd/gradient_arena.hpp"
 #include "../autograd/var_state.hpp"
 #include "../config.hpp"
 #include "../ops/elementwise.hpp"
@@ -39,6 +40,22 @@ double clip_grad_norm(const std::vector<std::shared_ptr<autograd::var_state<T, B
         T* g = p->grad_data();
         B::unary(B::default_context(), backend::unary_op::scale, p->lay().size(), g, g, factor);
     }
+    return norm;
+}
+
+/// @brief grad_norm over the gradients an arena holds: one reduction per run of consecutive
+/// gradients rather than one per parameter (the same value up to the order of the double sum).
+template <class T, class B>
+double grad_norm(autograd::gradient_arena<T, B>& arena) {
+    return std::sqrt(arena.squared_norm());
+}
+
+/// @brief clip_grad_norm over the gradients an arena holds (see grad_norm above).
+template <class T, class B>
+double clip_grad_norm(autograd::gradient_arena<T, B>& arena, double max_norm) {
+    const double norm = grad_norm(arena);
+    if (!std::isfinite(norm) || max_norm <= 0 || norm <= max_norm) return norm;
+    arena.scale(static_cast<T>(max_norm / (norm + 1e-6)));
     return norm;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../autograd/autograd.hpp"
+#include "../autograd/gradient_arena.hpp"
 #include "../config.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
@@ -118,9 +119,11 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
     autograd::tape tape;
     tape.keep_intermediate_grads(false); // nothing here reads them: free each once it is used
     const double w = 1.0 / double(s.accumulation);
+    // One allocation holds every gradient: clipping and zeroing make a few calls, not one per parameter.
+    autograd::gradient_arena<T, B> gradients(states);
     // Data parallel: the gradient sum starts bucket by bucket during the last backward of a step.
     std::optional<distributed::gradient_reducer<T, B>> reducer;
-    if (s.comm && !s.comm->is_single()) reducer.emplace(*s.comm, states);
+    if (s.comm && !s.comm->is_single()) reducer.emplace(*s.comm, gradients);
     const bool overlap = reducer && s.overlap_gradient_sum;
     while (state.step < s.total_steps) {
         step_report report{state.step + 1, s.total_steps, state.epoch, lr(state.step), 0, 0, false, {}};
@@ -150,7 +153,7 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
         }
         {
             autograd::profiler::section timed("clip_grad_norm");
-            report.grad_norm = s.max_grad_norm > 0 ? optim::clip_grad_norm(states, s.max_grad_norm) : optim::grad_norm(states);
+            report.grad_norm = s.max_grad_norm > 0 ? optim::clip_grad_norm(gradients, s.max_grad_norm) : optim::grad_norm(gradients);
         }
         if (!bad && !std::isfinite(report.grad_norm)) bad = "the gradient norm is " + std::to_string(report.grad_norm);
         if (bad) {
@@ -164,7 +167,7 @@ void run_steps(train_state& state, const step_settings& s, optim::adamw<T, B>& o
         }
         {
             autograd::profiler::section timed("zero_grad");
-            optimizer.zero_grad();
+            gradients.zero_grads();
         }
         ++state.step;
         state.encoder_forwards = forwards();

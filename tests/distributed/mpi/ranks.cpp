@@ -234,7 +234,8 @@ TEST_CASE("mpi: the gradient sum overlapped with backward equals the sum after i
     std::vector<std::shared_ptr<autograd::var_state<float, backend::reference>>> sa, sb;
     for (const auto& e : a.parameters()) std::visit([&](const auto& v) { sa.push_back(v.state()); }, e.second);
     for (const auto& e : b.parameters()) std::visit([&](const auto& v) { sb.push_back(v.state()); }, e.second);
-    distributed::gradient_reducer<float, backend::reference> reducer(w, sa, 512, 256);
+    autograd::gradient_arena<float, backend::reference> arena(sa);
+    distributed::gradient_reducer<float, backend::reference> reducer(w, arena, 512);
     ta.backward_batch(0, 0, &reducer);
     reducer.finish();
     tb.backward_batch(0, 0);
@@ -248,7 +249,8 @@ TEST_CASE("mpi: the gradient sum overlapped with backward equals the sum after i
     }
     const auto r = reducer.last_report();
     MESSAGE("rank " << w.rank() << ": " << r.buckets << " buckets, " << r.elements_started_early << " of " << r.elements << " elements started early");
-    CHECK(r.elements == compared);
+    CHECK(r.elements >= compared); // ranges of the arena: gaps and unused slots inside them
+    CHECK(r.elements <= arena.size());
     CHECK(r.buckets > 10);
     CHECK(r.elements_started_early > 0);
 }
