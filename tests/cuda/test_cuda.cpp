@@ -360,8 +360,21 @@ TEST_CASE("cuda: gathers, masked mean pooling and losses match reference, and ba
         const std::string want = testing::error_message(
             [&] { ref::gather_rows(rctx(), n_idx, cols, table.data(), rows, bad.data(), out.data()); });
         CHECK(want.find("index 50 at position 13") != std::string::npos);
+        // Reported at the host's next synchronisation, not by the launch itself (no wait per lookup).
         CHECK(testing::error_message([&] {
                   cuda::gather_rows(ctx(), n_idx, cols, static_cast<const float*>(dT.p), rows, dBad.p, dO.p);
+                  cuda::synchronize(ctx());
+              }) == want);
+        CHECK(testing::error_message([&] { cuda::synchronize(ctx()); }).empty()); // reported once
+        // The first bad op is the one reported, whatever follows it before the host looks.
+        CHECK(testing::error_message([&] {
+                  cuda::gather_rows(ctx(), n_idx, cols, static_cast<const float*>(dT.p), rows, dBad.p, dO.p);
+                  auto worse = bad;
+                  worse[2] = 99;
+                  device_buffer<std::int64_t> dWorse(worse);
+                  cuda::gather_rows(ctx(), n_idx, cols, static_cast<const float*>(dT.p), rows, dWorse.p, dO.p);
+                  float sink = 0;
+                  cuda::download(ctx(), &sink, dT.p, sizeof sink);
               }) == want);
     }
     {
@@ -409,6 +422,7 @@ TEST_CASE("cuda: gathers, masked mean pooling and losses match reference, and ba
         CHECK(!want.empty());
         CHECK(testing::error_message([&] {
                   cuda::cross_entropy(ctx(), r, c, static_cast<const float*>(dLg.p), dBad.p, std::int64_t{-100}, dLoss.p);
+                  cuda::synchronize(ctx());
               }) == want);
     }
     {

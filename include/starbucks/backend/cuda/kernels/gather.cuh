@@ -9,20 +9,9 @@
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::cuda_detail {
 
-/// Records the smallest position whose index lies outside [0, limit).
+/// Records the smallest position whose index lies outside [0, limit) (see error_slot).
 __device__ inline void report_bad_index(error_slot* slot, std::size_t position) {
-    atomicMin(&slot->position, static_cast<unsigned long long>(position));
-}
-
-/// Waits for the stream; throws shape_error "<op>: <what> v <where> is outside [0, limit)" when
-/// a kernel reported a bad index (its value is read back from `indices`).
-inline void throw_if_bad_index(device_state& s, const std::int64_t* indices, const char* op, const char* what,
-                               const char* where, std::size_t limit) {
-    const error_slot got = s.take_slot();
-    if (got.position == ULLONG_MAX) return;
-    std::int64_t v = 0;
-    download(s, &v, indices + got.position, sizeof v);
-    detail::check_index(op, what, v, std::string(where) + " " + std::to_string(got.position), limit);
+    atomicMin(&slot->pending, static_cast<unsigned long long>(position));
 }
 
 /// idx[row] when it lies in [0, table_rows); otherwise reports the row and returns -1.
@@ -60,7 +49,7 @@ void gather_rows(device_state& s, std::size_t n_idx, std::size_t cols, const T* 
     gather_rows_kernel<T><<<grid_for(n_idx * (cols ? cols : 1)), block_threads, 0, s.stream()>>>(
         n_idx, cols ? cols : 1, cols ? table : nullptr, table_rows, idx, cols ? out : nullptr, s.slot());
     check_launch("gather_rows");
-    throw_if_bad_index(s, idx, "starbucks::gather_rows", "index", "at position", table_rows);
+    s.capture(idx, index_check::gather_index, table_rows);
 }
 
 template <class T>
@@ -70,7 +59,7 @@ void scatter_add_rows(device_state& s, std::size_t n_idx, std::size_t cols, cons
     scatter_add_rows_kernel<<<grid_for(n_idx * cols), block_threads, 0, s.stream()>>>(n_idx, cols, dout, table_rows,
                                                                                       idx, dtable, s.slot());
     check_launch("scatter_add_rows");
-    throw_if_bad_index(s, idx, "starbucks::gather_rows", "index", "at position", table_rows);
+    s.capture(idx, index_check::gather_index, table_rows);
 }
 
 template void gather_rows<float>(device_state&, std::size_t, std::size_t, const float*, std::size_t,

@@ -66,7 +66,7 @@ void cross_entropy(device_state& s, std::size_t rows, std::size_t cols, const T*
     sum_two_kernel<<<1, block_threads, 0, s.stream()>>>(rows, term, counted, sums);
     cross_entropy_finish_kernel<<<1, 1, 0, s.stream()>>>(sums, loss);
     check_launch("cross_entropy");
-    throw_if_bad_index(s, labels, "starbucks::cross_entropy", "label", "of row", cols);
+    s.capture(labels, index_check::cross_entropy_label, cols);
 }
 
 __global__ void count_labels_kernel(std::size_t rows, const std::int64_t* labels, std::int64_t ignore_index,
@@ -107,7 +107,7 @@ void cross_entropy_backward(device_state& s, std::size_t rows, std::size_t cols,
     cross_entropy_backward_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(
         rows, cols, logits, labels, ignore_index, dloss, count.as<double>(), dlogits, s.slot());
     check_launch("cross_entropy_backward");
-    throw_if_bad_index(s, labels, "starbucks::cross_entropy", "label", "of row", cols);
+    s.capture(labels, index_check::cross_entropy_label, cols);
 }
 
 /// total += Σ p (log p - log q) over the block's elements (p = 0 terms skipped).

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "../../../core/error.hpp"
+#include "../../reference/detail/rows.hpp"
 #include "../block_cache.hpp"
 #include "../launchers.hpp"
 
@@ -72,12 +73,36 @@ __global__ void probe_kernel(int* out) {
     if (out) *out = 1;
 }
 
-/// Where a kernel reports a bad index: slot[0] = the smallest offending position (or ULLONG_MAX),
-/// slot[1] its value. Checked on the host right after the kernels that index.
+/// The checks a kernel can fail on the device, each with the reference backend's message.
+enum class index_check : int { none = 0, gather_index = 1, cross_entropy_label = 2 };
+
+/// @brief Where kernels report a bad index without stopping the stream.
+///
+/// An indexing kernel writes the smallest offending position to `pending`; the one-thread
+/// capture kernel queued after it moves that into the report (position, the bad value, the
+/// limit, which check) unless an earlier op already reported. The host reads the report at its
+/// next synchronisation (a download, synchronize) and throws there: an index check costs no
+/// synchronisation of its own, so a training step is not drained once per embedding lookup and
+/// loss term. The work queued after a bad index runs on (it skips the bad rows) and is discarded
+/// with the exception, before anything reads it.
 struct error_slot {
+    unsigned long long pending = ULLONG_MAX;
     unsigned long long position = ULLONG_MAX;
     long long value = 0;
+    unsigned long long limit = 0;
+    int check = 0;
 };
+
+__global__ void capture_bad_index_kernel(error_slot* slot, const std::int64_t* indices, int check, unsigned long long limit) {
+    if (slot->pending == ULLONG_MAX) return;
+    if (slot->check == 0) {
+        slot->check = check;
+        slot->position = slot->pending;
+        slot->value = indices[slot->pending];
+        slot->limit = limit;
+    }
+    slot->pending = ULLONG_MAX;
+}
 
 class device_state {
 public:
@@ -124,6 +149,8 @@ public:
         workspace_bytes_ = std::size_t{32} << 20;
         workspace_ = cache_->allocate(workspace_bytes_);
         slot_ = static_cast<error_slot*>(cache_->allocate(sizeof(error_slot)));
+        STARBUCKS_CUDA_CHECK(cudaMallocHost(&slot_mirror_, sizeof(error_slot)));
+        *slot_mirror_ = error_slot{};
         reset_slot();
     }
     // The state lives until the process ends (never destroyed: the CUDA runtime may already be
@@ -145,14 +172,31 @@ public:
     void reset_slot() {
         const error_slot clear{};
         STARBUCKS_CUDA_CHECK(cudaMemcpyAsync(slot_, &clear, sizeof clear, cudaMemcpyHostToDevice, stream_));
+        STARBUCKS_CUDA_CHECK(cudaStreamSynchronize(stream_)); // `clear` is a local: let the copy read it first
     }
-    /// Waits for the stream and returns the slot (cleared for the next kernel).
-    error_slot take_slot() {
-        error_slot got{};
-        STARBUCKS_CUDA_CHECK(cudaMemcpyAsync(&got, slot_, sizeof got, cudaMemcpyDeviceToHost, stream_));
-        STARBUCKS_CUDA_CHECK(cudaStreamSynchronize(stream_));
-        if (got.position != ULLONG_MAX) reset_slot();
-        return got;
+    /// Queues the capture of what the kernel just queued reported against `indices` (see error_slot).
+    void capture(const std::int64_t* indices, index_check kind, std::size_t limit) {
+        capture_bad_index_kernel<<<1, 1, 0, stream_>>>(slot_, indices, static_cast<int>(kind), limit);
+        check_launch("capture_bad_index");
+    }
+    /// Queues the copy of the report to its pinned host mirror; call before a synchronisation.
+    void queue_report_read() {
+        STARBUCKS_CUDA_CHECK(cudaMemcpyAsync(slot_mirror_, slot_, sizeof(error_slot), cudaMemcpyDeviceToHost, stream_));
+    }
+    /// After a synchronisation that followed queue_report_read(): throws the reference
+    /// backend's error for a reported bad index (once: the report is cleared).
+    void raise_reported() {
+        const error_slot got = *slot_mirror_;
+        if (got.check == static_cast<int>(index_check::none)) return;
+        *slot_mirror_ = error_slot{};
+        reset_slot();
+        const std::string at = std::to_string(got.position);
+        if (got.check == static_cast<int>(index_check::gather_index))
+            detail::check_index("starbucks::gather_rows", "index", got.value, "at position " + at, got.limit);
+        else
+            detail::check_index("starbucks::cross_entropy", "label", got.value, "of row " + at, got.limit);
+        throw internal_error("starbucks::backend::cuda", "a kernel reported index " + std::to_string(got.value) + " at " + at +
+                                                             " out of range, which the host check accepts");
     }
 
     /// Device scratch for one call, back to the cache when it goes out of scope (stream order
@@ -178,6 +222,7 @@ private:
     void* workspace_ = nullptr;
     std::size_t workspace_bytes_ = 0;
     error_slot* slot_ = nullptr;
+    error_slot* slot_mirror_ = nullptr; // pinned: the report's copy lands without a second wait
     std::mutex mutex_;
 };
 
@@ -222,21 +267,31 @@ std::size_t reuses(device_state& s) { return s.cache().reuses(); }
 
 void upload(device_state& s, void* dst, const void* src, std::size_t bytes) {
     if (!bytes) return;
+    cudaPointerAttributes where{};
+    const bool pageable = cudaPointerGetAttributes(&where, src) == cudaSuccess && where.type == cudaMemoryTypeUnregistered;
+    cudaGetLastError(); // an unknown pointer may leave an error behind on older runtimes
     STARBUCKS_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s.stream()));
-    // Pageable source: the call returns once it is staged, but pinned memory would not be; wait
-    // so the caller may free or reuse the host buffer in both cases.
-    STARBUCKS_CUDA_CHECK(cudaStreamSynchronize(s.stream()));
+    // From pageable memory the call returns once the bytes are staged, so the caller may reuse
+    // its buffer without a wait (and the stream is not drained); from pinned memory the DMA reads
+    // the buffer later, so wait for it.
+    if (!pageable) STARBUCKS_CUDA_CHECK(cudaStreamSynchronize(s.stream()));
 }
 void download(device_state& s, void* dst, const void* src, std::size_t bytes) {
     if (!bytes) return;
+    s.queue_report_read();
     STARBUCKS_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s.stream()));
     STARBUCKS_CUDA_CHECK(cudaStreamSynchronize(s.stream()));
+    s.raise_reported(); // what was downloaded may have been computed past a bad index
 }
 void copy_bytes(device_state& s, void* dst, const void* src, std::size_t bytes) {
     if (!bytes) return;
     STARBUCKS_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s.stream()));
 }
-void synchronize(device_state& s) { STARBUCKS_CUDA_CHECK(cudaStreamSynchronize(s.stream())); }
+void synchronize(device_state& s) {
+    s.queue_report_read();
+    STARBUCKS_CUDA_CHECK(cudaStreamSynchronize(s.stream()));
+    s.raise_reported();
+}
 
 /// Blocks for n elements at `threads` per block, capped (kernels loop over the grid).
 inline unsigned grid_for(std::size_t n, unsigned threads = 256) {
