@@ -6,11 +6,14 @@
 // Usage: cli_compare_embeddings ACTUAL EXPECTED --min-cosine C   every row's cosine >= C and its
 //                                                                 norm within 1e-4 (relative)
 //        cli_compare_embeddings ACTUAL EXPECTED --exact          every value bit-identical
+//        either form + --rows 1-40,121-122: ACTUAL holds only those rows of EXPECTED (1-based,
+//        inclusive ranges, in order), e.g. the reference backend run on part of a fixture's input
 // Each file is .npy or text (one row per line, tab-separated floats, as `embed --format tsv`).
 // An .npy file is parsed strictly as NumPy format 1.0 writes a C-order float32 matrix: magic,
 // version 1.0, the header dict {'descr': '<f4', 'fortran_order': False, 'shape': (N, D), }
 // padded with spaces, ended by a newline, data starting at a multiple of 16 bytes (NumPy uses
 // 64), and exactly N * D * 4 data bytes after it. Exit 0 when everything holds, 1 otherwise.
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -93,14 +96,42 @@ matrix read_matrix(const std::string& path) {
 
 } // namespace
 
+/// The rows of `m` named by `spec` ("1-40,121-122": 1-based inclusive ranges), in that order.
+matrix select_rows(const matrix& m, const std::string& spec) {
+    matrix out;
+    out.cols = m.cols;
+    std::size_t at = 0;
+    while (at < spec.size()) {
+        const std::size_t comma = std::min(spec.find(',', at), spec.size());
+        const std::string range = spec.substr(at, comma - at);
+        const std::size_t dash = range.find('-');
+        const std::size_t first = std::stoul(range.substr(0, dash)), last = dash == std::string::npos ? first : std::stoul(range.substr(dash + 1));
+        if (first == 0 || last < first || last > m.rows)
+            throw std::runtime_error("--rows " + spec + ": range " + range + " is not within 1.." + std::to_string(m.rows));
+        for (std::size_t r = first; r <= last; ++r) {
+            out.values.insert(out.values.end(), m.values.begin() + static_cast<std::ptrdiff_t>((r - 1) * m.cols),
+                              m.values.begin() + static_cast<std::ptrdiff_t>(r * m.cols));
+            ++out.rows;
+        }
+        at = comma + 1;
+    }
+    return out;
+}
+
 int main(int argc, char** argv) {
+    std::string rows;
+    if (argc >= 6 && std::strcmp(argv[argc - 2], "--rows") == 0) {
+        rows = argv[argc - 1];
+        argc -= 2;
+    }
     const bool exact = argc == 4 && std::strcmp(argv[3], "--exact") == 0;
     if (!(exact || (argc == 5 && std::strcmp(argv[3], "--min-cosine") == 0))) {
-        std::fprintf(stderr, "usage: cli_compare_embeddings ACTUAL EXPECTED (--min-cosine C | --exact)\n");
+        std::fprintf(stderr, "usage: cli_compare_embeddings ACTUAL EXPECTED (--min-cosine C | --exact) [--rows RANGES]\n");
         return 1;
     }
     try {
-        const matrix a = read_matrix(argv[1]), e = read_matrix(argv[2]);
+        const matrix a = read_matrix(argv[1]);
+        const matrix e = rows.empty() ? read_matrix(argv[2]) : select_rows(read_matrix(argv[2]), rows);
         if (a.rows != e.rows || a.cols != e.cols || a.rows == 0) {
             std::fprintf(stderr, "shape (%zu, %zu) vs expected (%zu, %zu)\n", a.rows, a.cols, e.rows, e.cols);
             return 1;

@@ -608,7 +608,7 @@ int main(int argc, char** argv) {
     const std::string what = argv[1];
     const setup s{fs::absolute(argv[2]), fs::absolute(argv[3]), fs::absolute(argv[4])};
     try {
-        if (what == "kill") return kill_test(s, argc > 5 ? std::stoi(argv[5]) : 24);
+        if (what == "kill") return kill_test(s, argc > 5 ? std::stoi(argv[5]) : 16); // every delay twice, every checkpoint, both stages
         if (what == "disk-full") return disk_full_test(s);
         if (what == "read-only") return read_only_test(s);
         if (what == "interrupt") return interrupt_test(s);
