@@ -37,7 +37,7 @@ struct overlap_report {
 /// @brief Sums the gradients held by `arena` over ranks, bucket by bucket as backward finishes them.
 ///
 /// A bucket is a range of the arena: consecutive gradients, in its order (the last parameter
-/// first, as backward finishes them), of about `bucket_elements` or one larger gradient alone.
+/// first, as backward finishes them), closed at the gradient that brings it to `bucket_elements`.
 /// Each is summed where it lies, with no packing copy. Buckets start strictly in order, so every
 /// rank starts the same sums in the same order whatever its timing. Use: `tape.listen(&r)`
 /// before the forward of a step's last micro-batch, then `finish()` after its backward. A step
