@@ -8,7 +8,7 @@
 // Every other file includes the plain C++ <starbucks/backend/cuda/cuda.hpp>.
 #pragma once
 
-#ifndef __CUDACC__
+#if !defined(__CUDACC__) && !defined(STARBUCKS_CUDA_EMULATOR)
 #error "starbucks/backend/cuda/implementation.cuh is CUDA: include it from one .cu file compiled by nvcc"
 #endif
 

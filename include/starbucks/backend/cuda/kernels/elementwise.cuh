@@ -16,7 +16,7 @@ __global__ void fill_kernel(std::size_t n, T value, T* y) {
 template <class T>
 void fill(device_state& s, std::size_t n, T value, T* y) {
     if (!n) return;
-    fill_kernel<<<grid_for(n), block_threads, 0, s.stream()>>>(n, value, y);
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), fill_kernel)(n, value, y);
     check_launch("fill");
 }
 
@@ -33,7 +33,7 @@ template <class T>
 void copy(device_state& s, const strided<T>& dst, const strided<const T>& src) {
     const strided_walk w = make_walk(src.lay.dims, &dst.lay, &src.lay);
     if (!w.size) return;
-    copy_kernel<<<grid_for(w.size), block_threads, 0, s.stream()>>>(w, dst.data, src.data);
+    STARBUCKS_CUDA_LAUNCH(grid_for(w.size), block_threads, s.stream(), copy_kernel)(w, dst.data, src.data);
     check_launch("copy");
 }
 
@@ -52,8 +52,8 @@ void accumulate(device_state& s, const strided<T>& dst, const strided<const T>& 
     const strided_walk w = make_walk(src.lay.dims, &dst.lay, &src.lay);
     if (!w.size) return;
     // A stride-0 destination axis sums (broadcast gradients): those adds must be atomic.
-    if (reduces(dst.lay)) accumulate_kernel<T, true><<<grid_for(w.size), block_threads, 0, s.stream()>>>(w, dst.data, src.data, alpha);
-    else accumulate_kernel<T, false><<<grid_for(w.size), block_threads, 0, s.stream()>>>(w, dst.data, src.data, alpha);
+    if (reduces(dst.lay)) STARBUCKS_CUDA_LAUNCH(grid_for(w.size), block_threads, s.stream(), accumulate_kernel<T, true>)(w, dst.data, src.data, alpha);
+    else STARBUCKS_CUDA_LAUNCH(grid_for(w.size), block_threads, s.stream(), accumulate_kernel<T, false>)(w, dst.data, src.data, alpha);
     check_launch("accumulate");
 }
 
@@ -73,7 +73,7 @@ __global__ void convert_kernel(std::size_t n, const S* x, D* y) {
 template <class S, class D>
 void convert(device_state& s, std::size_t n, const S* x, D* y) {
     if (!n) return;
-    convert_kernel<S, D><<<grid_for(n), block_threads, 0, s.stream()>>>(n, x, y);
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), convert_kernel<S, D>)(n, x, y);
     check_launch("convert");
 }
 
@@ -125,14 +125,14 @@ __global__ void unary_backward_kernel(unary_op op, std::size_t n, const float* x
 template <class T>
 void unary(device_state& s, unary_op op, std::size_t n, const T* x, T* y, T param) {
     if (!n) return;
-    unary_kernel<<<grid_for(n), block_threads, 0, s.stream()>>>(op, n, x, y, param);
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), unary_kernel)(op, n, x, y, param);
     check_launch("unary");
 }
 
 template <class T>
 void unary_backward(device_state& s, unary_op op, std::size_t n, const T* x, const T* y, const T* dy, T* dx, T param) {
     if (!n) return;
-    unary_backward_kernel<<<grid_for(n), block_threads, 0, s.stream()>>>(op, n, x, y, dy, dx, param);
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), unary_backward_kernel)(op, n, x, y, dy, dx, param);
     check_launch("unary_backward");
 }
 
@@ -164,9 +164,9 @@ void binary(device_state& s, binary_op op, const strided<T>& out, const strided<
     const strided_walk w = make_walk(out.lay.dims, &out.lay, &a.lay, &b.lay);
     if (!w.size) return;
     const unsigned g = grid_for(w.size);
-    if (!accumulate) binary_kernel<0><<<g, block_threads, 0, s.stream()>>>(op, w, out.data, a.data, b.data);
-    else if (reduces(out.lay)) binary_kernel<2><<<g, block_threads, 0, s.stream()>>>(op, w, out.data, a.data, b.data);
-    else binary_kernel<1><<<g, block_threads, 0, s.stream()>>>(op, w, out.data, a.data, b.data);
+    if (!accumulate) STARBUCKS_CUDA_LAUNCH(g, block_threads, s.stream(), binary_kernel<0>)(op, w, out.data, a.data, b.data);
+    else if (reduces(out.lay)) STARBUCKS_CUDA_LAUNCH(g, block_threads, s.stream(), binary_kernel<2>)(op, w, out.data, a.data, b.data);
+    else STARBUCKS_CUDA_LAUNCH(g, block_threads, s.stream(), binary_kernel<1>)(op, w, out.data, a.data, b.data);
     check_launch("binary");
 }
 

@@ -46,7 +46,7 @@ template <class T>
 void gather_rows(device_state& s, std::size_t n_idx, std::size_t cols, const T* table, std::size_t table_rows,
                  const std::int64_t* idx, T* out) {
     if (!n_idx) return;
-    gather_rows_kernel<T><<<grid_for(n_idx * (cols ? cols : 1)), block_threads, 0, s.stream()>>>(
+    STARBUCKS_CUDA_LAUNCH(grid_for(n_idx * (cols ? cols : 1)), block_threads, s.stream(), gather_rows_kernel<T>)(
         n_idx, cols ? cols : 1, cols ? table : nullptr, table_rows, idx, cols ? out : nullptr, s.slot());
     check_launch("gather_rows");
     s.capture(idx, index_check::gather_index, table_rows);
@@ -56,7 +56,7 @@ template <class T>
 void scatter_add_rows(device_state& s, std::size_t n_idx, std::size_t cols, const T* dout, std::size_t table_rows,
                       const std::int64_t* idx, T* dtable) {
     if (!n_idx || !cols) return;
-    scatter_add_rows_kernel<<<grid_for(n_idx * cols), block_threads, 0, s.stream()>>>(n_idx, cols, dout, table_rows,
+    STARBUCKS_CUDA_LAUNCH(grid_for(n_idx * cols), block_threads, s.stream(), scatter_add_rows_kernel)(n_idx, cols, dout, table_rows,
                                                                                       idx, dtable, s.slot());
     check_launch("scatter_add_rows");
     s.capture(idx, index_check::gather_index, table_rows);

@@ -157,7 +157,7 @@ void gemm(device_state& s, const gemm_args<T, TC>& g) {
     const bool gelu_after = e.activation == gemm_activation::gelu;
     const unsigned out_grid = grid_for(g.batch * g.m * g.n);
     if (g.k == 0) { // an empty sum: only beta * c and the epilogue remain
-        epilogue_kernel<<<out_grid, block_threads, 0, s.stream()>>>(g.batch, g.m, g.n, g.c, g.ldc, g.stride_c, true,
+        STARBUCKS_CUDA_LAUNCH(out_grid, block_threads, s.stream(), epilogue_kernel)(g.batch, g.m, g.n, g.c, g.ldc, g.stride_c, true,
                                                                     g.beta, e.bias, e.residual, gelu_after);
         check_launch("gemm (k = 0)");
         return;
@@ -199,7 +199,7 @@ void gemm(device_state& s, const gemm_args<T, TC>& g) {
     const float* bias_left = bias_done ? nullptr : e.bias;
     const float* residual_left = residual_done ? nullptr : e.residual;
     if (bias_left || residual_left || gelu_after) {
-        epilogue_kernel<<<out_grid, block_threads, 0, s.stream()>>>(g.batch, g.m, g.n, g.c, g.ldc, g.stride_c, false,
+        STARBUCKS_CUDA_LAUNCH(out_grid, block_threads, s.stream(), epilogue_kernel)(g.batch, g.m, g.n, g.c, g.ldc, g.stride_c, false,
                                                                     0.0f, bias_left, residual_left, gelu_after);
         check_launch("gemm epilogue");
     }

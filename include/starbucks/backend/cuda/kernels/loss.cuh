@@ -61,10 +61,10 @@ void cross_entropy(device_state& s, std::size_t rows, std::size_t cols, const T*
     double* counted = term + rows;
     double* sums = counted + rows;
     if (rows)
-        cross_entropy_rows_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(rows, cols, logits, labels,
+        STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), cross_entropy_rows_kernel)(rows, cols, logits, labels,
                                                                                      ignore_index, term, counted, s.slot());
-    sum_two_kernel<<<1, block_threads, 0, s.stream()>>>(rows, term, counted, sums);
-    cross_entropy_finish_kernel<<<1, 1, 0, s.stream()>>>(sums, loss);
+    STARBUCKS_CUDA_LAUNCH(1, block_threads, s.stream(), sum_two_kernel)(rows, term, counted, sums);
+    STARBUCKS_CUDA_LAUNCH(1, 1, s.stream(), cross_entropy_finish_kernel)(sums, loss);
     check_launch("cross_entropy");
     s.capture(labels, index_check::cross_entropy_label, cols);
 }
@@ -103,8 +103,8 @@ void cross_entropy_backward(device_state& s, std::size_t rows, std::size_t cols,
                             const std::int64_t* labels, std::int64_t ignore_index, const T* dloss, T* dlogits) {
     if (!rows || !cols) return;
     device_state::scratch count(s, sizeof(double));
-    count_labels_kernel<<<1, block_threads, 0, s.stream()>>>(rows, labels, ignore_index, count.as<double>());
-    cross_entropy_backward_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(
+    STARBUCKS_CUDA_LAUNCH(1, block_threads, s.stream(), count_labels_kernel)(rows, labels, ignore_index, count.as<double>());
+    STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), cross_entropy_backward_kernel)(
         rows, cols, logits, labels, ignore_index, dloss, count.as<double>(), dlogits, s.slot());
     check_launch("cross_entropy_backward");
     s.capture(labels, index_check::cross_entropy_label, cols);
@@ -128,9 +128,9 @@ void kl_div(device_state& s, std::size_t rows, std::size_t cols, const T* log_q,
     device_state::scratch total(s, sizeof(double));
     STARBUCKS_CUDA_CHECK(cudaMemsetAsync(total.p, 0, sizeof(double), s.stream()));
     if (rows && cols)
-        kl_div_kernel<<<grid_for(rows * cols), block_threads, 0, s.stream()>>>(rows * cols, log_q, log_p,
+        STARBUCKS_CUDA_LAUNCH(grid_for(rows * cols), block_threads, s.stream(), kl_div_kernel)(rows * cols, log_q, log_p,
                                                                                total.as<double>());
-    divide_kernel<<<1, 1, 0, s.stream()>>>(total.as<double>(), static_cast<double>(rows), out);
+    STARBUCKS_CUDA_LAUNCH(1, 1, s.stream(), divide_kernel)(total.as<double>(), static_cast<double>(rows), out);
     check_launch("kl_div");
 }
 
@@ -150,7 +150,7 @@ template <class T>
 void kl_div_backward(device_state& s, std::size_t rows, std::size_t cols, const T* log_q, const T* log_p,
                      const T* dout, T* dlog_q, T* dlog_p) {
     if (!rows || !cols) return;
-    kl_div_backward_kernel<<<grid_for(rows * cols), block_threads, 0, s.stream()>>>(
+    STARBUCKS_CUDA_LAUNCH(grid_for(rows * cols), block_threads, s.stream(), kl_div_backward_kernel)(
         rows * cols, static_cast<double>(rows), log_q, log_p, dout, dlog_q, dlog_p);
     check_launch("kl_div_backward");
 }

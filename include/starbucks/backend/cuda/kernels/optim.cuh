@@ -22,7 +22,7 @@ double squared_norm(device_state& s, std::size_t n, const T* x) {
     if (!n) return 0.0;
     device_state::scratch total(s, sizeof(double));
     STARBUCKS_CUDA_CHECK(cudaMemsetAsync(total.p, 0, sizeof(double), s.stream()));
-    squared_norm_kernel<<<grid_for(n), block_threads, 0, s.stream()>>>(n, x, total.as<double>());
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), squared_norm_kernel)(n, x, total.as<double>());
     check_launch("squared_norm");
     double host = 0.0;
     download(s, &host, total.p, sizeof host);
@@ -48,7 +48,7 @@ void adamw(device_state& s, std::size_t n, const detail::adamw_args& a, T* param
     if (!n) return;
     const double bc1 = 1 - std::pow(a.beta1, double(a.step));
     const double bc2 = 1 - std::pow(a.beta2, double(a.step));
-    adamw_kernel<<<grid_for(n), block_threads, 0, s.stream()>>>(n, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, bc1,
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), adamw_kernel)(n, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, bc1,
                                                                 bc2, param, grad, m, v);
     check_launch("adamw");
 }

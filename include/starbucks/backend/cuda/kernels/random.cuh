@@ -34,19 +34,19 @@ __global__ void fill_normal_kernel(std::size_t n, rng_stream rng, float mean, fl
 template <class T>
 void dropout(device_state& s, std::size_t n, T p, rng_stream rng, const T* x, T* y, T* mask) {
     if (!n) return;
-    dropout_kernel<<<grid_for(n), block_threads, 0, s.stream()>>>(n, p, rng, x, y, mask);
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), dropout_kernel)(n, p, rng, x, y, mask);
     check_launch("dropout");
 }
 template <class T>
 void fill_uniform(device_state& s, std::size_t n, rng_stream rng, T lo, T hi, T* y) {
     if (!n) return;
-    fill_uniform_kernel<<<grid_for(n), block_threads, 0, s.stream()>>>(n, rng, lo, hi, y);
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), fill_uniform_kernel)(n, rng, lo, hi, y);
     check_launch("fill_uniform");
 }
 template <class T>
 void fill_normal(device_state& s, std::size_t n, rng_stream rng, T mean, T stddev, T* y) {
     if (!n) return;
-    fill_normal_kernel<<<grid_for(n), block_threads, 0, s.stream()>>>(n, rng, mean, stddev, y);
+    STARBUCKS_CUDA_LAUNCH(grid_for(n), block_threads, s.stream(), fill_normal_kernel)(n, rng, mean, stddev, y);
     check_launch("fill_normal");
 }
 

@@ -193,32 +193,32 @@ inline unsigned row_grid(std::size_t rows) { return static_cast<unsigned>(rows <
 template <class T>
 void softmax(device_state& s, std::size_t rows, std::size_t cols, const T* x, T* y, bool log) {
     if (!rows || !cols) return;
-    softmax_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(rows, cols, x, y, log);
+    STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), softmax_kernel)(rows, cols, x, y, log);
     check_launch("softmax");
 }
 template <class T>
 void softmax_backward(device_state& s, std::size_t rows, std::size_t cols, const T* y, const T* dy, T* dx, bool log) {
     if (!rows || !cols) return;
-    softmax_backward_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(rows, cols, y, dy, dx, log);
+    STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), softmax_backward_kernel)(rows, cols, y, dy, dx, log);
     check_launch("softmax_backward");
 }
 template <class T>
 void logsumexp(device_state& s, std::size_t rows, std::size_t cols, const T* x, T* y) {
     if (!rows) return;
-    logsumexp_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(rows, cols, x, y);
+    STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), logsumexp_kernel)(rows, cols, x, y);
     check_launch("logsumexp");
 }
 template <class T>
 void logsumexp_backward(device_state& s, std::size_t rows, std::size_t cols, const T* x, const T* y, const T* dy, T* dx) {
     if (!rows || !cols) return;
-    logsumexp_backward_kernel<<<grid_for(rows * cols), block_threads, 0, s.stream()>>>(rows, cols, x, y, dy, dx);
+    STARBUCKS_CUDA_LAUNCH(grid_for(rows * cols), block_threads, s.stream(), logsumexp_backward_kernel)(rows, cols, x, y, dy, dx);
     check_launch("logsumexp_backward");
 }
 template <class T>
 void layer_norm(device_state& s, std::size_t rows, std::size_t cols, const T* x, const T* gamma, const T* beta, T eps,
                 T* y, T* mean, T* rstd) {
     if (!rows || !cols) return;
-    layer_norm_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(rows, cols, x, gamma, beta, eps, y, mean, rstd);
+    STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), layer_norm_kernel)(rows, cols, x, gamma, beta, eps, y, mean, rstd);
     check_launch("layer_norm");
 }
 template <class T>
@@ -226,14 +226,14 @@ void layer_norm_backward(device_state& s, std::size_t rows, std::size_t cols, co
                          const T* mean, const T* rstd, const T* dy, T* dx, T* dgamma, T* dbeta) {
     if (!rows || !cols) return;
     if (dx) {
-        layer_norm_backward_dx_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(rows, cols, x, gamma, mean,
+        STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), layer_norm_backward_dx_kernel)(rows, cols, x, gamma, mean,
                                                                                          rstd, dy, dx);
         check_launch("layer_norm_backward (dx)");
     }
     if (dgamma || dbeta) {
         const dim3 grid(static_cast<unsigned>((cols + 31) / 32),
                         static_cast<unsigned>((rows + column_rows_per_block - 1) / column_rows_per_block));
-        layer_norm_backward_params_kernel<<<grid, dim3(32, 8), 0, s.stream()>>>(rows, cols, x, mean, rstd, dy, dgamma,
+        STARBUCKS_CUDA_LAUNCH(grid, dim3(32, 8), s.stream(), layer_norm_backward_params_kernel)(rows, cols, x, mean, rstd, dy, dgamma,
                                                                                  dbeta);
         check_launch("layer_norm_backward (dgamma, dbeta)");
     }
@@ -241,14 +241,14 @@ void layer_norm_backward(device_state& s, std::size_t rows, std::size_t cols, co
 template <class T>
 void l2_normalize(device_state& s, std::size_t rows, std::size_t cols, const T* x, T eps, T* y) {
     if (!rows || !cols) return;
-    l2_normalize_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(rows, cols, x, eps, y);
+    STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), l2_normalize_kernel)(rows, cols, x, eps, y);
     check_launch("l2_normalize");
 }
 template <class T>
 void l2_normalize_backward(device_state& s, std::size_t rows, std::size_t cols, const T* x, const T* y, T eps,
                            const T* dy, T* dx) {
     if (!rows || !cols) return;
-    l2_normalize_backward_kernel<<<row_grid(rows), block_threads, 0, s.stream()>>>(rows, cols, x, y, eps, dy, dx);
+    STARBUCKS_CUDA_LAUNCH(row_grid(rows), block_threads, s.stream(), l2_normalize_backward_kernel)(rows, cols, x, y, eps, dy, dx);
     check_launch("l2_normalize_backward");
 }
 template <class T>
@@ -256,8 +256,8 @@ void masked_mean(device_state& s, std::size_t batch, std::size_t tokens, std::si
                  T* y) {
     if (!batch || !cols) return;
     device_state::scratch count(s, batch * sizeof(float));
-    token_count_kernel<<<grid_for(batch), block_threads, 0, s.stream()>>>(batch, tokens, mask, count.as<float>());
-    masked_mean_kernel<<<grid_for(batch * cols), block_threads, 0, s.stream()>>>(batch, tokens, cols, x, mask,
+    STARBUCKS_CUDA_LAUNCH(grid_for(batch), block_threads, s.stream(), token_count_kernel)(batch, tokens, mask, count.as<float>());
+    STARBUCKS_CUDA_LAUNCH(grid_for(batch * cols), block_threads, s.stream(), masked_mean_kernel)(batch, tokens, cols, x, mask,
                                                                                  count.as<float>(), y);
     check_launch("masked_mean");
 }
@@ -266,8 +266,8 @@ void masked_mean_backward(device_state& s, std::size_t batch, std::size_t tokens
                           const T* dy, T* dx) {
     if (!batch || !tokens || !cols) return;
     device_state::scratch count(s, batch * sizeof(float));
-    token_count_kernel<<<grid_for(batch), block_threads, 0, s.stream()>>>(batch, tokens, mask, count.as<float>());
-    masked_mean_backward_kernel<<<grid_for(batch * tokens * cols), block_threads, 0, s.stream()>>>(
+    STARBUCKS_CUDA_LAUNCH(grid_for(batch), block_threads, s.stream(), token_count_kernel)(batch, tokens, mask, count.as<float>());
+    STARBUCKS_CUDA_LAUNCH(grid_for(batch * tokens * cols), block_threads, s.stream(), masked_mean_backward_kernel)(
         batch, tokens, cols, mask, count.as<float>(), dy, dx);
     check_launch("masked_mean_backward");
 }

@@ -19,6 +19,13 @@
 #include "../block_cache.hpp"
 #include "../launchers.hpp"
 
+/// Queues a kernel on a stream: `STARBUCKS_CUDA_LAUNCH(grid, block, stream, kernel)(args...)`.
+/// A macro rather than `<<<...>>>` in place, so the host-side model of the execution model
+/// that runs these kernels in tests (tests/cuda/emulator) can define it first.
+#ifndef STARBUCKS_CUDA_LAUNCH
+#define STARBUCKS_CUDA_LAUNCH(grid, block, stream, ...) __VA_ARGS__<<<(grid), (block), 0, (stream)>>>
+#endif
+
 STARBUCKS_NAMESPACE_BEGIN
 namespace backend::cuda_detail {
 
@@ -176,7 +183,7 @@ public:
     }
     /// Queues the capture of what the kernel just queued reported against `indices` (see error_slot).
     void capture(const std::int64_t* indices, index_check kind, std::size_t limit) {
-        capture_bad_index_kernel<<<1, 1, 0, stream_>>>(slot_, indices, static_cast<int>(kind), limit);
+        STARBUCKS_CUDA_LAUNCH(1, 1, stream_, capture_bad_index_kernel)(slot_, indices, static_cast<int>(kind), limit);
         check_launch("capture_bad_index");
     }
     /// Queues the copy of the report to its pinned host mirror; call before a synchronisation.
