@@ -6,14 +6,15 @@
 // `__shared__` is a per-OS-thread static. Divergent barriers and shuffles across exited lanes,
 // which are undefined on a GPU, stop the launch with an error naming the kernel.
 //
-// Device memory is mapped inaccessible outside emulated device work (kernels, copies, cuBLAS
-// calls), so host code that dereferences a device pointer crashes here as it would on a GPU,
-// and each allocation ends at a guard page, so a kernel running past it crashes too.
+// Device memory is inaccessible outside emulated device work (kernels, copies, cuBLAS calls),
+// so host code that dereferences a device pointer crashes here as it would on a GPU, and each
+// allocation ends at a guard page, so a kernel running past it crashes too.
 //
 // This models semantics, not timing: it says nothing about speed, occupancy or memory
 // coalescing, and a race between threads that a GPU would expose can pass here.
 #pragma once
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -52,8 +53,16 @@ struct kernel_fault : std::runtime_error {
 
 // ---- device memory -----------------------------------------------------------------------
 
-/// Every device allocation, mapped PROT_NONE while host code runs. Allocations end at a guard
-/// page (rounded to 256 bytes, cudaMalloc's alignment).
+/// @brief Every device allocation: mapped PROT_NONE, and ending at a guard page (the size
+/// rounded to 256 bytes, cudaMalloc's alignment).
+///
+/// Inside a scope (a kernel, a copy, a cuBLAS call) the first touch of an allocation faults,
+/// and the SIGSEGV handler opens that allocation's pages until the outermost scope ends. So
+/// host code that dereferences device memory, and device work that runs past an allocation
+/// (into its guard page or another's slack), still faults and ends the process, while each
+/// launch costs a fault and two mprotect calls per allocation it touches, not per allocation
+/// that exists. The handler reads the allocation map without its lock: allocating on one
+/// thread while another runs device work is outside what the emulator supports.
 class device_memory {
 public:
     static device_memory& get() {
@@ -77,9 +86,8 @@ public:
         void* base = mmap(nullptr, body + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (base == MAP_FAILED) return nullptr;
         char* p = static_cast<char*>(base) + (body - rounded);
-        regions_[p] = region{base, body, bytes};
+        regions_[p] = region{base, body, bytes, rounded};
         used_ += bytes;
-        if (open_) mprotect(base, body, PROT_READ | PROT_WRITE);
         return p;
     }
     bool release(void* p) {
@@ -94,52 +102,84 @@ public:
     /// True when [p, p + bytes) lies inside one allocation.
     bool contains(const void* p, std::size_t bytes) {
         std::lock_guard lock(mutex_);
-        const char* c = static_cast<const char*>(p);
-        auto it = regions_.upper_bound(const_cast<char*>(c));
-        if (it == regions_.begin()) return false;
-        --it;
-        return c >= it->first && c + bytes <= it->first + it->second.bytes;
+        const region* r = find(static_cast<const char*>(p));
+        return r && static_cast<const char*>(p) + bytes <= r->start() + r->bytes;
     }
 
-    /// Opens device memory to the caller for the scope's lifetime (nested scopes count).
+    /// Device work on this thread: allocations it touches open until the outermost scope ends.
     class scope {
     public:
-        scope() : m_(get()) { m_.enter(); }
-        ~scope() { m_.leave(); }
+        scope() {
+            if (depth_++ == 0) install_handler();
+        }
+        ~scope() {
+            if (--depth_ == 0) {
+                for (std::size_t i = 0; i < opened_count_; ++i) mprotect(opened_[i].base, opened_[i].body, PROT_NONE);
+                opened_count_ = 0;
+            }
+        }
         scope(const scope&) = delete;
         scope& operator=(const scope&) = delete;
-
-    private:
-        device_memory& m_;
     };
 
 private:
     struct region {
         void* base;
-        std::size_t body, bytes;
+        std::size_t body, bytes, rounded;
+        const char* start() const { return static_cast<const char*>(base) + (body - rounded); }
     };
+    struct opened {
+        void* base;
+        std::size_t body;
+    };
+    static constexpr std::size_t max_opened = 1024;
+
     device_memory() {
         capacity_ = std::size_t{16} << 30;
         if (const char* env = std::getenv("STARBUCKS_CUDA_EMULATOR_BYTES")) capacity_ = std::strtoull(env, nullptr, 10);
     }
-    void enter() {
-        std::lock_guard lock(mutex_);
-        if (depth_++ == 0) protect(PROT_READ | PROT_WRITE);
+
+    /// The allocation whose 256-byte-rounded extent holds `a`, or null.
+    const region* find(const char* a) const {
+        auto it = regions_.upper_bound(const_cast<char*>(a));
+        if (it == regions_.begin()) return nullptr;
+        --it;
+        return a >= it->first && a < it->first + it->second.rounded ? &it->second : nullptr;
     }
-    void leave() {
-        std::lock_guard lock(mutex_);
-        if (--depth_ == 0) protect(PROT_NONE);
+
+    /// Ours on top of whatever handles SIGSEGV (a test framework may have replaced it since).
+    static void install_handler() {
+        struct sigaction current {};
+        sigaction(SIGSEGV, nullptr, &current);
+        if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &on_fault) return;
+        previous_ = current;
+        struct sigaction mine {};
+        mine.sa_sigaction = &on_fault;
+        mine.sa_flags = SA_SIGINFO;
+        sigemptyset(&mine.sa_mask);
+        sigaction(SIGSEGV, &mine, nullptr);
     }
-    void protect(int prot) {
-        open_ = prot != PROT_NONE;
-        for (auto& [p, r] : regions_) mprotect(r.base, r.body, prot);
+
+    static void on_fault(int, siginfo_t* info, void*) {
+        if (depth_ > 0 && opened_count_ < max_opened) {
+            if (const region* r = get().find(static_cast<const char*>(info->si_addr))) {
+                mprotect(r->base, r->body, PROT_READ | PROT_WRITE);
+                opened_[opened_count_++] = opened{r->base, r->body};
+                return; // the access runs again, now allowed
+            }
+        }
+        // Not device work on an allocation: the previous handler (or the default action) gets
+        // the fault when the access runs again.
+        sigaction(SIGSEGV, &previous_, nullptr);
     }
 
     std::mutex mutex_;
     std::map<char*, region> regions_;
     std::size_t capacity_ = 0, used_ = 0;
-    int depth_ = 0;
-    bool open_ = false;
+    static inline thread_local int depth_ = 0;
+    static inline thread_local opened opened_[max_opened] = {};
+    static inline thread_local std::size_t opened_count_ = 0;
+    static inline struct sigaction previous_ {};
 };
 
 // ---- fiber contexts --------------------------------------------------------------------------
