@@ -215,7 +215,7 @@ void pretrain_on(const pretrain_options& o, const model_source& src, const sb::n
 } // namespace
 
 int run_pretrain(const pretrain_options& in) {
-    sb::distributed::communicator& comm = open_world(in.loop.collective_timeout);
+    sb::distributed::communicator& comm = open_world(in.loop.collective_timeout, in.backend == "cuda");
     const bool root = comm.rank() == 0;
     pretrain_options quiet_copy = in;
     quiet_copy.quiet = true;

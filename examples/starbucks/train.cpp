@@ -283,7 +283,7 @@ void train_one(const train_options& o, const sb::train::trainer_options& to, con
 
 int run_train(const train_options& in) {
     const train_options& o = in;
-    sb::distributed::communicator& comm = open_world(o.loop.collective_timeout);
+    sb::distributed::communicator& comm = open_world(o.loop.collective_timeout, o.backend == "cuda");
     const bool root = comm.rank() == 0;
     const auto method = sb::train::parse_strategy(o.strategy);
     const auto loss = sb::train::parse_task_loss(o.loss);

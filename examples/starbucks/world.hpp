@@ -18,6 +18,9 @@
 #ifdef STARBUCKS_WITH_MPI
 #include <starbucks/distributed/mpi_communicator.hpp>
 #endif
+#if defined(STARBUCKS_WITH_MPI) && defined(STARBUCKS_WITH_NCCL)
+#include <starbucks/distributed/nccl_communicator.hpp>
+#endif
 
 #include "common.hpp"
 #include "runtime.hpp"
@@ -29,13 +32,19 @@ inline std::unique_ptr<sb::distributed::communicator>& world_slot() {
     static std::unique_ptr<sb::distributed::communicator> world;
     return world;
 }
+/// The MPI world under an NCCL one (NCCL moves device memory, MPI the rest).
+inline std::unique_ptr<sb::distributed::communicator>& host_world_slot() {
+    static std::unique_ptr<sb::distributed::communicator> world;
+    return world;
+}
 } // namespace detail
 
-/// @brief The ranks of this run, opened once: MPI when a launcher started several processes,
-/// else this process alone. Collectives give up after `timeout_seconds`; SIGINT/SIGTERM are
-/// caught from here on (a rank waiting on a failed one then ends with an error, not a hang).
+/// @brief The ranks of this run, opened once: MPI when a launcher started several processes
+/// (with NCCL over it for a `device` backend, in a build with NCCL), else this process alone.
+/// Collectives give up after `timeout_seconds`; SIGINT/SIGTERM are caught from here on (a rank
+/// waiting on a failed one then ends with an error, not a hang).
 /// @throws usage_error when launched as several ranks by a build without MPI, or for a bad timeout.
-inline sb::distributed::communicator& open_world(double timeout_seconds) {
+inline sb::distributed::communicator& open_world(double timeout_seconds, bool device = false) {
     auto& world = detail::world_slot();
     if (world) return *world;
     if (!(timeout_seconds > 0) || timeout_seconds > 1e7) throw sb::usage_error("--collective-timeout", "must be a positive number of seconds");
@@ -49,6 +58,15 @@ inline sb::distributed::communicator& open_world(double timeout_seconds) {
     auto mpi = std::make_unique<sb::distributed::mpi_communicator>(
         std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
     mpi->set_stop_check([] { return sb::train::stop_requested(); });
+#ifdef STARBUCKS_WITH_NCCL
+    if (device) {
+        auto& host = detail::host_world_slot();
+        host = std::move(mpi);
+        world = std::make_unique<sb::distributed::nccl_communicator>(*host, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
+        return *world;
+    }
+#endif
+    (void)device; // without NCCL, the trainers refuse a device backend on several ranks
     world = std::move(mpi);
     return *world;
 #else
@@ -65,10 +83,11 @@ inline sb::distributed::communicator* opened_world() { return detail::world_slot
 /// so none waits for this one (MPI_Abort). Does nothing for one process.
 inline void end_world_after_error(int exit_code) {
 #ifdef STARBUCKS_WITH_MPI
-    if (auto* mpi = dynamic_cast<sb::distributed::mpi_communicator*>(opened_world()); mpi && mpi->size() > 1) {
-        std::fflush(stderr);
-        mpi->abort(exit_code);
-    }
+    for (auto* w : {opened_world(), detail::host_world_slot().get()})
+        if (auto* mpi = dynamic_cast<sb::distributed::mpi_communicator*>(w); mpi && mpi->size() > 1) {
+            std::fflush(stderr);
+            mpi->abort(exit_code);
+        }
 #endif
     (void)exit_code;
 }

@@ -38,9 +38,9 @@ inline std::size_t first_row(std::span<const std::size_t> rows_per_rank, int ran
 template <class T, class B>
 autograd::var<T, dextents<2>, B> all_gather_rows(communicator& comm, const autograd::var<T, dextents<2>, B>& x,
                                                  std::span<const std::size_t> rows_per_rank) {
-    detail::refuse_device_world<B>(comm, "starbucks::distributed::all_gather_rows");
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "starbucks::distributed::all_gather_rows: float or double");
     constexpr const char* where = "starbucks::distributed::all_gather_rows";
+    device_collectives* device = detail::device_collectives_for<B>(comm, where);
     const int rank = comm.rank();
     if (rows_per_rank.size() != static_cast<std::size_t>(comm.size()))
         throw shape_error(where, std::to_string(rows_per_rank.size()) + " row counts for " + std::to_string(comm.size()) + " ranks");
@@ -54,7 +54,13 @@ autograd::var<T, dextents<2>, B> all_gather_rows(communicator& comm, const autog
     tensor<T, dextents<2>, B> y(total, width);
     std::vector<std::size_t> bytes(rows_per_rank.begin(), rows_per_rank.end());
     for (auto& b : bytes) b *= width * sizeof(T);
-    comm.all_gather(std::as_bytes(std::span<const T>(mine.data(), rows * width)), std::as_writable_bytes(std::span<T>(y.data(), total * width)), bytes);
+    if (device) {
+        device->all_gather(mine.data(), y.data(), bytes);
+        device->synchronize();
+    } else {
+        comm.all_gather(std::as_bytes(std::span<const T>(mine.data(), rows * width)), std::as_writable_bytes(std::span<T>(y.data(), total * width)),
+                        bytes);
+    }
 
     autograd::tape* t = autograd::detail::recording_for(x);
     const dextents<2> ey = y.extents();
@@ -62,13 +68,24 @@ autograd::var<T, dextents<2>, B> all_gather_rows(communicator& comm, const autog
     if (t) {
         // The rule runs even when this rank's loss left the stacked rows without a gradient:
         // the other ranks wait for its share of the sum.
-        t->record("all_gather_rows", state, [&comm, weak = std::weak_ptr<autograd::var_state<T, B>>(state), sx = x.state(), ex = x.extents(), ey, offset, rows]() {
+        t->record("all_gather_rows", state, [&comm, device, weak = std::weak_ptr<autograd::var_state<T, B>>(state), sx = x.state(), ex = x.extents(), ey, offset,
+                                             rows]() {
             tensor<T, dextents<2>, B> g(ey.extent(0), ey.extent(1));
             if (const auto out = weak.lock(); out && out->has_grad()) {
                 const auto dy = tensor_view<const T, dextents<2>, B>(out->grad(ey));
-                std::copy_n(dy.data(), g.size(), g.data());
+                if constexpr (B::host_accessible) {
+                    std::copy_n(dy.data(), g.size(), g.data());
+                } else {
+                    const layout lay = layout::contiguous(shape{g.size()});
+                    B::copy(B::default_context(), backend::strided<T>{g.data(), lay}, backend::strided<const T>{dy.data(), lay});
+                }
             }
-            comm.all_reduce_sum(std::span<T>(g.data(), g.size()));
+            if (device) {
+                device->all_reduce_sum(g.data(), g.size());
+                device->synchronize();
+            } else {
+                comm.all_reduce_sum(std::span<T>(g.data(), g.size()));
+            }
             if (sx->requires_grad && rows > 0)
                 accumulate(sx->grad(ex), starbucks::slice(tensor_view<const T, dextents<2>, B>(g.data(), ey), 0, offset, offset + rows));
         });

@@ -19,6 +19,26 @@
 STARBUCKS_NAMESPACE_BEGIN
 namespace distributed {
 
+/// @brief Collectives on a device backend's memory (NCCL for backend::cuda). They are queued
+/// on the device's stream, in order with its kernels: work queued after one sees its result,
+/// and synchronize() waits for them. Pointers are device pointers; counts are elements, or
+/// bytes where they say so.
+class device_collectives {
+public:
+    virtual ~device_collectives() = default;
+    /// Element-wise sum over ranks, in place.
+    virtual void all_reduce_sum(float* values, std::size_t n) = 0;
+    virtual void all_reduce_sum(double* values, std::size_t n) = 0;
+    /// Rank `root`'s `bytes` bytes at `data`, copied into every rank's.
+    virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
+    /// Every rank's `mine` (counts[r] bytes from rank r), concatenated in rank order into `all`.
+    virtual void all_gather(const void* mine, void* all, std::span<const std::size_t> counts) = 0;
+    /// @brief Waits until every queued collective has completed.
+    /// @throws io_error when they have not after the communicator's timeout (a rank died or
+    /// hangs), or the transport reported a failure.
+    virtual void synchronize() = 0;
+};
+
 /// @brief A group of ranks that run the same training program on their own slices of the data.
 ///
 /// Every collective must be called by every rank, in the same order, with matching sizes; an
@@ -54,6 +74,9 @@ public:
     virtual void wait_all() {}
 
     bool is_single() const noexcept { return size() == 1; }
+
+    /// The collectives on device memory, or null for a transport that moves host memory only.
+    virtual device_collectives* device() noexcept { return nullptr; }
 };
 
 /// @brief The world of one process: every collective is a copy. The default of the trainers,
@@ -102,14 +125,20 @@ std::vector<T> all_gather_one(communicator& comm, const T& value) {
 }
 
 namespace detail {
-/// Data parallelism moves host memory (MPI); device tensors need NCCL, which is not built yet.
-/// One process needs no collective, so a device backend is refused only when there are more.
+/// @brief The device collectives that data parallelism on backend B uses: null for a host
+/// backend (the communicator's own collectives move its memory) and for one process (nothing
+/// to move). @throws unsupported_error when B keeps tensors on a device and `comm` moves host
+/// memory only.
 template <class B>
-void refuse_device_world(const communicator& comm, const char* where) {
-    if constexpr (!B::host_accessible)
-        if (!comm.is_single())
-            throw unsupported_error(where, std::string("data-parallel training on the ") + B::name +
-                                               " backend needs NCCL, which is not built yet; run one process");
+device_collectives* device_collectives_for(communicator& comm, const char* where) {
+    if constexpr (B::host_accessible) {
+        return nullptr;
+    } else {
+        if (comm.is_single()) return nullptr;
+        if (device_collectives* d = comm.device()) return d;
+        throw unsupported_error(where, std::string("data-parallel training on the ") + B::name + " backend needs device collectives (" +
+                                           "distributed::nccl_communicator); " + comm.name() + " moves host memory only");
+    }
 }
 } // namespace detail
 

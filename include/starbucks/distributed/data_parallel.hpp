@@ -75,6 +75,7 @@ void check_same_parameters(communicator& comm, const std::vector<std::shared_ptr
 
 /// @brief Sums the gradients of `params` over ranks, in place.
 ///
+/// On a device backend the communicator's device collectives sum each gradient where it lies.
 /// A gradient of at least `in_place_elements` is reduced where it lies (copying it would cost
 /// as much as sending it); smaller ones (biases, LayerNorm) are packed into buckets of about
 /// `bucket_elements` and reduced one bucket per collective. Only parameters that have a
@@ -84,8 +85,14 @@ template <class T, class B>
 void all_reduce_gradients(communicator& comm, const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params,
                           std::size_t bucket_elements = std::size_t{1} << 20, std::size_t in_place_elements = std::size_t{1} << 16) {
     if (comm.is_single()) return;
-    detail::refuse_device_world<B>(comm, "starbucks::distributed::all_reduce_gradients");
+    device_collectives* device = detail::device_collectives_for<B>(comm, "starbucks::distributed::all_reduce_gradients");
     detail::check_same_parameters(comm, params, [&](std::size_t i) { return params[i]->has_grad(); }, "starbucks::distributed::all_reduce_gradients");
+    if (device) { // each gradient where it lies: packing on the device would cost what it saves
+        for (const auto& p : params)
+            if (p->has_grad()) device->all_reduce_sum(p->grad_data(), p->lay().size());
+        device->synchronize();
+        return;
+    }
     std::vector<T> bucket;
     std::vector<std::pair<T*, std::size_t>> members; // where each packed gradient goes back
     const auto flush = [&] {
@@ -119,12 +126,14 @@ void all_reduce_gradients(communicator& comm, const std::vector<std::shared_ptr<
 template <class T, class B>
 void broadcast_parameters(communicator& comm, const std::vector<std::shared_ptr<autograd::var_state<T, B>>>& params, int root = 0) {
     if (comm.is_single()) return;
-    detail::refuse_device_world<B>(comm, "starbucks::distributed::broadcast_parameters");
+    device_collectives* device = detail::device_collectives_for<B>(comm, "starbucks::distributed::broadcast_parameters");
     for (const auto& p : params) {
         if (!p->lay().is_contiguous())
             throw internal_error("starbucks::distributed::broadcast_parameters", "a parameter is a strided view; parameters own contiguous storage");
-        comm.broadcast(std::as_writable_bytes(std::span<T>(p->mutable_data(), p->lay().size())), root);
+        if (device) device->broadcast(p->mutable_data(), p->lay().size() * sizeof(T), root);
+        else comm.broadcast(std::as_writable_bytes(std::span<T>(p->mutable_data(), p->lay().size())), root);
     }
+    if (device) device->synchronize();
 }
 
 } // namespace distributed

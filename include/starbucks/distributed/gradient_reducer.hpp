@@ -43,13 +43,13 @@ struct overlap_report {
 /// before the forward of a step's last micro-batch, then `finish()` after its backward. A step
 /// whose backward never reported (none ran while attached) sums every bucket in finish().
 /// Every rank must run the same graph: checked when backward begins (an internal_error before
-/// anything is sent) and again on the gradients that resulted.
+/// anything is sent) and again on the gradients that resulted. On a device backend the buckets
+/// go to the communicator's device collectives, queued on the stream as backward fills them.
 template <class T, class B>
 class gradient_reducer final : public autograd::gradient_listener {
 public:
     gradient_reducer(communicator& comm, autograd::gradient_arena<T, B>& arena, std::size_t bucket_elements = std::size_t{1} << 20)
-        : comm_(comm), arena_(arena), bucket_elements_(bucket_elements) {
-        detail::refuse_device_world<B>(comm, "starbucks::distributed::gradient_reducer");
+        : comm_(comm), device_(detail::device_collectives_for<B>(comm, where)), arena_(arena), bucket_elements_(bucket_elements) {
         for (const auto& p : arena_.params()) leaves_.push_back(p.get());
     }
 
@@ -74,7 +74,7 @@ public:
 
     void after_rule() override {
         ++rules_;
-        if (next_start_ > 0) {
+        if (next_start_ > 0 && !device_) { // device collectives run on the stream by themselves
             const auto t0 = clock::now();
             comm_.progress();
             during_ += clock::now() - t0;
@@ -93,7 +93,8 @@ public:
         }
         begun_ = false;
         for (; next_start_ < buckets_.size(); ++next_start_) start(buckets_[next_start_]);
-        comm_.wait_all();
+        if (device_) device_->synchronize();
+        else comm_.wait_all();
         last_ = {};
         if (heard) last_.during_s = std::chrono::duration<double>(during_).count();
         for (const auto& b : buckets_) {
@@ -155,12 +156,15 @@ private:
         for (std::size_t m : b.members)
             if (!params()[m]->has_grad()) {
                 const auto& s = arena_.slot_of(m);
-                std::fill_n(arena_.data() + s.offset, s.size, T(0));
+                if constexpr (B::host_accessible) std::fill_n(arena_.data() + s.offset, s.size, T(0));
+                else B::fill(B::default_context(), s.size, T(0), arena_.data() + s.offset);
             }
-        comm_.start_all_reduce_sum(std::span<T>(arena_.data() + b.begin, b.end - b.begin));
+        if (device_) device_->all_reduce_sum(arena_.data() + b.begin, b.end - b.begin);
+        else comm_.start_all_reduce_sum(std::span<T>(arena_.data() + b.begin, b.end - b.begin));
     }
 
     communicator& comm_;
+    device_collectives* device_; // null: the communicator's own (host) sums
     autograd::gradient_arena<T, B>& arena_;
     std::vector<autograd::state_base*> leaves_;
     std::size_t bucket_elements_;

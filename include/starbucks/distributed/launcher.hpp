@@ -22,11 +22,13 @@ struct launch_info {
     int size = 1;
     int local_size = 1;
     std::string variable;
+    int local_rank = 0; ///< this process's index among those on its machine (picks its GPU)
 };
 
-/// @brief The launch as Open MPI (OMPI_COMM_WORLD_SIZE/RANK/LOCAL_SIZE) or a PMI launcher such
-/// as MPICH's Hydra (PMI_SIZE/PMI_RANK/MPI_LOCALNRANKS) describes it; nullopt when neither set a
-/// world size. Without a local count, all processes are taken to share this machine.
+/// @brief The launch as Open MPI (OMPI_COMM_WORLD_SIZE/RANK/LOCAL_SIZE/LOCAL_RANK) or a PMI
+/// launcher such as MPICH's Hydra (PMI_SIZE/PMI_RANK/MPI_LOCALNRANKS/MPI_LOCALRANKID) describes
+/// it; nullopt when neither set a world size. Without a local count, all processes are taken
+/// to share this machine (and the local rank is the rank).
 inline std::optional<launch_info> launched_world() {
     const auto number = [](const char* name) -> std::optional<int> {
         const char* v = std::getenv(name);
@@ -38,11 +40,14 @@ inline std::optional<launch_info> launched_world() {
         return out;
     };
     struct names {
-        const char *size, *rank, *local;
+        const char *size, *rank, *local, *local_rank;
     };
-    for (const names& n : {names{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
-                           names{"PMI_SIZE", "PMI_RANK", "MPI_LOCALNRANKS"}})
-        if (const auto size = number(n.size)) return launch_info{number(n.rank).value_or(0), *size, number(n.local).value_or(*size), n.size};
+    for (const names& n : {names{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"},
+                           names{"PMI_SIZE", "PMI_RANK", "MPI_LOCALNRANKS", "MPI_LOCALRANKID"}})
+        if (const auto size = number(n.size)) {
+            const int rank = number(n.rank).value_or(0);
+            return launch_info{rank, *size, number(n.local).value_or(*size), n.size, number(n.local_rank).value_or(rank)};
+        }
     return std::nullopt;
 }
 

@@ -90,7 +90,9 @@ enum cudaError_t {
     cudaErrorInvalidConfiguration = 9,
     cudaErrorInvalidDeviceFunction = 98,
     cudaErrorNoDevice = 100,
+    cudaErrorInvalidDevice = 101,
     cudaErrorNoKernelImageForDevice = 209,
+    cudaErrorNotReady = 600,
     cudaErrorLaunchFailure = 719,
 };
 using cudaError = cudaError_t;
@@ -142,6 +144,8 @@ inline const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorInvalidDeviceFunction: return "cudaErrorInvalidDeviceFunction";
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
     case cudaErrorNoKernelImageForDevice: return "cudaErrorNoKernelImageForDevice";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
     }
@@ -174,6 +178,9 @@ inline cudaError_t cudaGetDevice(int* d) {
     *d = 0;
     return cudaSuccess;
 }
+inline cudaError_t cudaSetDevice(int device) {
+    return device == 0 ? cudaSuccess : starbucks_cuda_emulator::fail(cudaErrorInvalidDevice);
+}
 inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
     if (device != 0) return starbucks_cuda_emulator::fail(cudaErrorInvalidValue);
     *p = cudaDeviceProp{};
@@ -199,6 +206,7 @@ inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
     return cudaSuccess;
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; } // work ran when queued
 
 inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
     *p = starbucks_cuda_emulator::device_memory::get().allocate(bytes);

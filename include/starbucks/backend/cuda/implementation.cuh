@@ -22,3 +22,6 @@
 #include "kernels/optim.cuh"
 #include "kernels/random.cuh"
 #include "kernels/gemm.cuh"
+#ifdef STARBUCKS_WITH_NCCL
+#include "kernels/nccl.cuh"
+#endif

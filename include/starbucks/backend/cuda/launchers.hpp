@@ -25,6 +25,11 @@ class device_state;
 /// @throws resource_error when no CUDA device is usable (naming the CUDA call and its status),
 /// unsupported_error when the program was not compiled for the device's architecture.
 device_state& default_state();
+/// @brief Makes `ordinal` the device default_state() is created on (a rank of a multi-GPU run
+/// picks its GPU); call before the first use.
+/// @throws usage_error when the state already lives on another device, resource_error when the
+/// runtime has no such device.
+void use_device(int ordinal);
 
 /// Facts about the device and the build, for messages and benchmarks.
 struct device_info {

@@ -245,13 +245,36 @@ int device_count(std::string* why) {
     return n;
 }
 
+/// The process's one state (null until first use) and the lock that guards its creation.
+inline std::mutex& state_mutex() {
+    static std::mutex m;
+    return m;
+}
+inline device_state*& state_slot() {
+    static device_state* state = nullptr;
+    return state;
+}
+
 device_state& default_state() {
     // Built once; a failure (no GPU) is thrown to every caller, not cached as a broken state.
-    static std::mutex m;
-    static device_state* state = nullptr;
-    std::lock_guard lock(m);
-    if (!state) state = new device_state();
-    return *state;
+    std::lock_guard lock(state_mutex());
+    if (!state_slot()) state_slot() = new device_state();
+    return *state_slot();
+}
+
+void use_device(int ordinal) {
+    std::lock_guard lock(state_mutex());
+    if (const device_state* s = state_slot()) {
+        if (s->ordinal() == ordinal) return;
+        throw usage_error("starbucks::backend::cuda", "use_device(" + std::to_string(ordinal) + ") after the first use, which chose device " +
+                                                          std::to_string(s->ordinal()));
+    }
+    std::string why;
+    const int n = device_count(&why);
+    if (n == 0) throw resource_error("starbucks::backend::cuda", "no CUDA device: cudaGetDeviceCount " + why);
+    if (ordinal < 0 || ordinal >= n)
+        throw resource_error("starbucks::backend::cuda", "device " + std::to_string(ordinal) + " requested; the runtime sees " + std::to_string(n));
+    STARBUCKS_CUDA_CHECK(cudaSetDevice(ordinal));
 }
 
 device_info info(device_state& s) {
