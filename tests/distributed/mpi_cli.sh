@@ -9,6 +9,8 @@
 #   hang           SIGSTOP of rank 1: rank 0 gives up after --collective-timeout with an io_error (exit 4)
 #   interrupt      SIGINT to both ranks: they stop at the same step, rank 0 commits a checkpoint and says so once
 #   pretrain       SMAE pre-training: 2 ranks x batch 2 log the losses of 1 process x batch 4
+#   cuda-no-gpu    --backend cuda on a machine without a GPU: NCCL is opened over MPI and every rank
+#                  stops with exit 5 naming cudaGetDeviceCount, before anything is written
 # Usage: mpi_cli.sh CASE MPIEXEC STARBUCKS TESTS_DIR WORK_DIR
 set -uo pipefail
 case_name=$1 mpiexec=$2 exe=$3 tests=$4 work=$5
@@ -54,6 +56,14 @@ wait_checkpoint() {
 losses() { sed -n 's/.*"loss":\([^,]*\),.*/\1/p' "$1"; }
 
 case "$case_name" in
+cuda-no-gpu)
+    if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then echo "a GPU is present: skipped"; exit 0; fi
+    "$mpiexec" -n 2 "$exe" train --model "$model" --train "$data" --backend cuda --max-steps 1 --batch-size 4 --out two > two.log 2>&1
+    rc=$?
+    [ "$rc" -eq 5 ] || fail "2 ranks exited $rc, not 5"
+    grep -q "no CUDA device: cudaGetDeviceCount" two.log || fail "no rank named cudaGetDeviceCount"
+    [ ! -e two ] || fail "a model folder was written"
+    ;;
 train)
     "$exe" "${common[@]}" --max-steps 3 --batch-size 8 --out one > one.log 2>&1 || fail "1 process exited $?"
     "$mpiexec" -n 2 "$exe" "${common[@]}" --max-steps 3 --batch-size 4 --overlap on --out two > two.log 2>&1 || fail "2 ranks exited $?"
