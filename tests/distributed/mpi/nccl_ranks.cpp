@@ -3,8 +3,9 @@
 // `mpiexec -n 2` on the emulated device (tests/cuda/emulator: each rank emulates one GPU and
 // its nccl.h carries the collectives over MPI). Checks the device collectives, that the float32
 // gradients of one micro-batch summed over 2 ranks (gathered negatives included) equal one
-// process's on the reference backend, that the overlapped gradient sum equals the sum after
-// backward bit for bit, and that 2 ranks x batch B/2 train like 1 process x batch B.
+// process's, that the overlapped gradient sum equals the sum after backward bit for bit, and
+// that 2 ranks x batch B/2 train like 1 process x batch B. Everything runs on backend::cuda:
+// tests/cuda/test_cuda_training.cpp compares that backend's training with the reference's.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -50,20 +51,16 @@ T* upload(const std::vector<T>& host) {
     return p;
 }
 
-template <class B>
-std::vector<std::shared_ptr<autograd::var_state<float, B>>> states_of(const nn::bert_encoder<float, B>& m) {
-    std::vector<std::shared_ptr<autograd::var_state<float, B>>> s;
+std::vector<std::shared_ptr<autograd::var_state<float, cuda>>> states_of(const nn::bert_encoder<float, cuda>& m) {
+    std::vector<std::shared_ptr<autograd::var_state<float, cuda>>> s;
     for (const auto& e : m.parameters()) std::visit([&](const auto& v) { s.push_back(v.state()); }, e.second);
     return s;
 }
-template <class B>
-std::vector<float> grads_of(const std::vector<std::shared_ptr<autograd::var_state<float, B>>>& s) {
+std::vector<float> grads_of(const std::vector<std::shared_ptr<autograd::var_state<float, cuda>>>& s) {
     std::vector<float> out;
     for (const auto& p : s) {
         if (!p->has_grad()) continue;
-        std::vector<float> g(p->lay().size());
-        if constexpr (B::host_accessible) std::memcpy(g.data(), p->grad_data(), g.size() * sizeof(float));
-        else g = download(p->grad_data(), g.size());
+        const auto g = download(p->grad_data(), p->lay().size());
         out.insert(out.end(), g.begin(), g.end());
     }
     return out;
@@ -110,14 +107,13 @@ TEST_CASE("nccl: device collectives sum, broadcast and gather device memory; hos
     CHECK(host[0] == 1.0f);
 }
 
-TEST_CASE("nccl: float32 gradients of one micro-batch summed over 2 ranks on the device equal one process's on the reference backend") {
+TEST_CASE("nccl: float32 gradients of one micro-batch summed over 2 ranks equal one process's") {
     auto& w = world();
     const auto rows = stsb_test_rows(16);
     const auto o = small_sts_options(16);
     const auto tok = bert_tokenizer();
-    nn::bert_encoder<float> single(small_config(), 3);
-    nn::bert_encoder<float, cuda> shared(small_config(), 3);
-    train::trainer<float, backend::reference> t1(single, tok, rows, o);
+    nn::bert_encoder<float, cuda> single(small_config(), 3), shared(small_config(), 3);
+    train::trainer<float, cuda> t1(single, tok, rows, o);
     auto half = o;
     half.batch_size = 8;
     train::trainer<float, cuda> t2(shared, tok, rows, half, w); // CoSENT over gathered rows
@@ -150,7 +146,7 @@ TEST_CASE("nccl: the gradient sum overlapped with backward equals the sum after 
     CHECK(reducer.last_report().buckets > 10);
 }
 
-TEST_CASE("nccl: 2 ranks x batch B/2 on the device, from rank 0's weights, take the steps of 1 process x batch B on the reference backend") {
+TEST_CASE("nccl: 2 ranks x batch B/2, from rank 0's weights, take the steps of 1 process x batch B") {
     auto& w = world();
     const auto rows = stsb_test_rows(24);
     auto o = small_sts_options(8);
@@ -158,10 +154,10 @@ TEST_CASE("nccl: 2 ranks x batch B/2 on the device, from rank 0's weights, take 
     o.seed = 5;
     o.max_steps = 3;
     const auto tok = bert_tokenizer();
-    nn::bert_encoder<float> single(small_config(), 7);
+    nn::bert_encoder<float, cuda> single(small_config(), 7);
     nn::bert_encoder<float, cuda> shared(small_config(), 7 + 100 * std::uint64_t(w.rank())); // rank 1's own start is overwritten
     std::vector<double> l1, l2;
-    train::trainer<float, backend::reference>(single, tok, rows, o).run([&](const train::step_report& r) { l1.push_back(r.loss); }, {});
+    train::trainer<float, cuda>(single, tok, rows, o).run([&](const train::step_report& r) { l1.push_back(r.loss); }, {});
     auto half = o;
     half.batch_size = 4;
     train::trainer<float, cuda>(shared, tok, rows, half, w).run([&](const train::step_report& r) { l2.push_back(r.loss); }, {});
