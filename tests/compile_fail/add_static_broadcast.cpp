@@ -1,7 +1,7 @@
 // expect: starbucks::add: static extents do not broadcast
 // SPDX-License-Identifier: Apache-2.0
 // add of (dyn, 768) and a bias of 384: the static last extents neither agree nor are 1.
-#include <starbucks/starbucks.hpp>
+#include <starbucks/ops/elementwise.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL the bias matches and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL

@@ -1,7 +1,7 @@
 // expect: starbucks::concat: static extents off the concatenation axis differ
 // SPDX-License-Identifier: Apache-2.0
 // concat along axis 0 of (2, 768) and (3, 384): the static extents of axis 1 differ.
-#include <starbucks/starbucks.hpp>
+#include <starbucks/ops/copy.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL axis 1 agrees and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL

@@ -1,7 +1,7 @@
 // expect: starbucks::cosine_similarity: static widths differ
 // SPDX-License-Identifier: Apache-2.0
 // cosine_similarity of (dyn, 768) rows with (dyn, 384) rows: the static widths differ.
-#include <starbucks/starbucks.hpp>
+#include <starbucks/ops/norm.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL the widths agree and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL

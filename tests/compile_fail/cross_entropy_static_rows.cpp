@@ -3,7 +3,7 @@
 // cross_entropy of logits (8, 30522) against 4 labels: the static row counts differ.
 #include <cstdint>
 
-#include <starbucks/starbucks.hpp>
+#include <starbucks/ops/loss.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL there is one label per row and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL

@@ -1,7 +1,7 @@
 // expect: starbucks::kl_div: static extents differ
 // SPDX-License-Identifier: Apache-2.0
 // kl_div of log-distributions (dyn, 16) and (dyn, 8): the static class counts differ.
-#include <starbucks/starbucks.hpp>
+#include <starbucks/ops/loss.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL the extents agree and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL

@@ -1,7 +1,7 @@
 // expect: starbucks::layer_norm: static width of gamma or beta differs from the last extent of x
 // SPDX-License-Identifier: Apache-2.0
 // layer_norm of (dyn, 768) with a gamma of static width 384.
-#include <starbucks/starbucks.hpp>
+#include <starbucks/ops/norm.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL gamma matches and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL

@@ -1,7 +1,7 @@
 // expect: starbucks::masked_mean: static extents of x and mask differ
 // SPDX-License-Identifier: Apache-2.0
 // masked_mean of x (dyn, 128, 768) with a mask (dyn, 64): the static token counts differ.
-#include <starbucks/starbucks.hpp>
+#include <starbucks/ops/gather.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL the token counts agree and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL

@@ -1,7 +1,7 @@
 // expect: starbucks::matmul: static inner extents differ
 // SPDX-License-Identifier: Apache-2.0
 // matmul of (dyn, 768) by (384, 128): both inner extents are static and differ.
-#include <starbucks/starbucks.hpp>
+#include <starbucks/ops/gemm.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL the inner extents agree and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL

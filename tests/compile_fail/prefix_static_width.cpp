@@ -1,7 +1,7 @@
 // expect: starbucks::prefix: static width exceeds the static extent
 // SPDX-License-Identifier: Apache-2.0
 // prefix<1024> of a tensor whose last extent is a static 768.
-#include <starbucks/starbucks.hpp>
+#include <starbucks/tensor/slice.hpp> // the op alone: the header that owns the check
 
 // With -DSTARBUCKS_COMPILE_FAIL_CONTROL the width fits and the program compiles.
 #ifdef STARBUCKS_COMPILE_FAIL_CONTROL
