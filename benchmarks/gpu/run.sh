@@ -26,7 +26,7 @@ cmake --build "$build" --target test_cuda bench_gemm_cuda bench_srl_step starbuc
   || { grep -m 20 -E "error" "$build.build.log"; echo "build failed"; exit 1; }
 note "build: ok"
 
-out=$(cd "$build" && ctest -L cuda --output-on-failure 2>&1); rc=$?
+out=$(cd "$build" && ctest -L '^cuda$' --output-on-failure 2>&1); rc=$?
 echo "$out" | tail -25
 skipped=$(echo "$out" | grep -c "(Skipped)")
 note "cuda suite: rc=$rc, $(echo "$out" | grep -E '^[0-9]+% tests passed' | head -1), skipped=$skipped"

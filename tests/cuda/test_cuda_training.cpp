@@ -8,8 +8,6 @@
 #include "testing.hpp"
 
 #include <starbucks/backend/cuda/cuda.hpp>
-#include <starbucks/train/pretrainer.hpp>
-#include <starbucks/train/trainer.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -22,21 +20,12 @@ using namespace starbucks;
 namespace mt = starbucks::matryoshka;
 using backend::cuda;
 using train_testing::weights_of, train_testing::bert_tokenizer, train_testing::stsb_test_rows, train_testing::fresh_dir,
-    train_testing::small_config, train_testing::tests_dir;
+    train_testing::small_config, train_testing::run_result, train_testing::run_to_end;
 
 bool no_gpu() {
     if (backend::cuda_detail::device_count() > 0) return false;
     std::printf("no CUDA device: skipped\n");
     return true;
-}
-
-using run_result = std::pair<std::vector<double>, std::vector<float>>;
-
-template <class Model, class Trainer>
-run_result run_to_end(const Model& model, Trainer&& t, const std::filesystem::path& dir = {}) {
-    std::vector<double> losses;
-    t.run([&](const train::step_report& r) { losses.push_back(r.loss); }, dir);
-    return {losses, weights_of(model)};
 }
 
 /// Every step's loss within 1e-4 of the reference's (relative), the weights within
@@ -106,25 +95,9 @@ TEST_CASE("cuda: STS fine-tuning with dropout, checkpoints and a resume matches 
 TEST_CASE("cuda: retrieval fine-tuning with GradCache chunks matches the reference backend's run") {
     if (no_gpu()) return;
     const auto tok = bert_tokenizer();
-    const auto rows = stsb_test_rows(24);
-    std::vector<train::example> data;
-    for (std::size_t i = 0; i + 1 < rows.size(); ++i) {
-        train::example e;
-        e.texts = {rows[i].texts[0], rows[i].texts[1], rows[i + 1].texts[1]};
-        data.push_back(std::move(e));
-    }
-    train::trainer_options o;
-    o.objective.task = train::task_kind::retrieval;
-    o.objective.pairs = mt::pair_list::parse("1:4,2:8,3:16");
-    o.objective.group_size = 2;
-    o.batch_size = 4;
-    o.query_max_length = 16;
-    o.passage_max_length = 24;
-    o.lr = 5e-3;
-    o.seed = 11;
-    o.max_steps = 2;
+    const auto data = train_testing::sts_retrieval_groups(24);
+    auto o = train_testing::small_retrieval_options(3);
     o.dropout = false;
-    o.grad_cache_chunk = 3;
     const auto run = [&]<class B>(std::type_identity<B>) {
         nn::bert_encoder<float, B> model(small_config(), 7);
         return run_to_end(model, train::trainer<float, B>(model, tok, data, o));
@@ -139,19 +112,11 @@ TEST_CASE("cuda: retrieval fine-tuning with GradCache chunks matches the referen
 
 TEST_CASE("cuda: SMAE pre-training matches the reference backend's run") {
     if (no_gpu()) return;
-    const auto tok = text::wordpiece(
-        text::vocab::load_txt(std::filesystem::weakly_canonical(tests_dir()).parent_path() / "examples" / "models" / "small-bert" / "vocab.txt"));
-    std::vector<std::vector<text::token_id>> docs;
-    for (const auto& r : stsb_test_rows(16)) docs.push_back(tok.tokenize(r.texts[0] + " " + r.texts[1]));
+    const auto tok = train_testing::small_bert_tokenizer();
+    const auto docs = train_testing::sts_documents(tok, 16);
     auto config = small_config();
     config.vocab_size = 8192;
-    train::pretrainer_options o;
-    o.pairs = mt::pair_list::parse("1:4,2:8,3:16");
-    o.batch_size = 8;
-    o.max_length = 24;
-    o.lr = 3e-3;
-    o.seed = 11;
-    o.max_steps = 2;
+    const auto o = train_testing::small_smae_options();
     const auto run = [&]<class B>(std::type_identity<B>) {
         nn::bert_for_smae<float, B> model(config, 3);
         return run_to_end(model, train::pretrainer<float, B>(model, tok, docs, o));

@@ -27,23 +27,12 @@ using namespace starbucks;
 namespace mt = starbucks::matryoshka;
 using starbucks::testing::fake_device;
 using train_testing::weights_of, train_testing::bert_tokenizer, train_testing::stsb_test_rows, train_testing::fresh_dir,
-    train_testing::small_config, train_testing::tests_dir;
+    train_testing::small_config, train_testing::run_result, train_testing::run_to_end;
 
 std::string file_bytes(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
     REQUIRE(in);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-using run_result = std::pair<std::vector<double>, std::vector<float>>;
-
-/// Step losses, then the final weights, of trainer `t` (a trainer or pretrainer of `model`) run
-/// to its end, checkpointing into `dir` when one is given.
-template <class Model, class Trainer>
-run_result run_to_end(const Model& model, Trainer&& t, const std::filesystem::path& dir = {}) {
-    std::vector<double> losses;
-    t.run([&](const train::step_report& r) { losses.push_back(r.loss); }, dir);
-    return {losses, weights_of(model)};
 }
 
 /// The same steps on both backends: equal losses, and weights equal bit for bit.
@@ -117,28 +106,11 @@ TEST_CASE("device backend: a run resumed from its checkpoint uploads weights and
 
 TEST_CASE("device backend: retrieval fine-tuning, plain and with GradCache chunks, gives the reference's losses and weights") {
     const auto tok = bert_tokenizer();
-    // Groups of a query, a positive and a negative: STS-B's two sentences and a third from the next row.
-    const auto rows = stsb_test_rows(24);
-    std::vector<train::example> data;
-    for (std::size_t i = 0; i + 1 < rows.size(); ++i) {
-        train::example e;
-        e.texts = {rows[i].texts[0], rows[i].texts[1], rows[i + 1].texts[1]};
-        data.push_back(std::move(e));
-    }
+    const auto data = train_testing::sts_retrieval_groups(24); // query, positive, the next row's positive
     for (const std::size_t chunk : {std::size_t{0}, std::size_t{3}}) {
         CAPTURE(chunk);
-        train::trainer_options o;
-        o.objective.task = train::task_kind::retrieval;
-        o.objective.pairs = mt::pair_list::parse("1:4,2:8,3:16");
-        o.objective.group_size = 2;
-        o.batch_size = 4;
-        o.query_max_length = 16;
-        o.passage_max_length = 24;
-        o.lr = 5e-3;
-        o.seed = 11;
-        o.max_steps = 2;
+        auto o = train_testing::small_retrieval_options(chunk);
         o.dropout = chunk == 0; // chunked forwards replay dropout per chunk: compare without it there
-        o.grad_cache_chunk = chunk;
         const auto run = [&]<class B>(std::type_identity<B>) {
             nn::bert_encoder<float, B> model(small_config(), 7);
             return run_to_end(model, train::trainer<float, B>(model, tok, data, o));
@@ -148,18 +120,11 @@ TEST_CASE("device backend: retrieval fine-tuning, plain and with GradCache chunk
 }
 
 TEST_CASE("device backend: SMAE pre-training gives the reference's losses and weights") {
-    const auto tok = text::wordpiece(text::vocab::load_txt(tests_dir().parent_path() / "examples" / "models" / "small-bert" / "vocab.txt"));
-    std::vector<std::vector<text::token_id>> docs;
-    for (const auto& r : stsb_test_rows(16)) docs.push_back(tok.tokenize(r.texts[0] + " " + r.texts[1]));
+    const auto tok = train_testing::small_bert_tokenizer();
+    const auto docs = train_testing::sts_documents(tok, 16);
     auto config = small_config();
     config.vocab_size = 8192;
-    train::pretrainer_options o;
-    o.pairs = mt::pair_list::parse("1:4,2:8,3:16");
-    o.batch_size = 8;
-    o.max_length = 24;
-    o.lr = 3e-3;
-    o.seed = 11;
-    o.max_steps = 2;
+    const auto o = train_testing::small_smae_options();
     const auto run = [&]<class B>(std::type_identity<B>) {
         nn::bert_for_smae<float, B> model(config, 3);
         return run_to_end(model, train::pretrainer<float, B>(model, tok, docs, o));
