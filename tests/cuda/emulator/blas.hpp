@@ -5,8 +5,10 @@
 // Products accumulate in f32 over k in order; bf16 operands are widened exactly.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "cuda_runtime.h"
 

@@ -259,7 +259,7 @@ public:
             make_context(f.ctx, f.stack.get(), stack_bytes, &block_scheduler::entry);
         }
         for (;;) {
-            bool ran = false, live = false;
+            bool ran = false;
             for (unsigned i = 0; i < n; ++i) {
                 fiber& f = fibers_[i];
                 if (f.st != state::ready) continue;
@@ -275,7 +275,6 @@ public:
                 if (fibers_[i].st == state::at_syncthreads) ++at_barrier;
             }
             if (alive == 0) break;
-            live = true;
             bool released = false;
             // __syncthreads(): threads that have exited count as arrived, as on current GPUs.
             if (at_barrier == alive) {
@@ -284,7 +283,7 @@ public:
                 released = true;
             }
             released = exchange_warps(n, kernel) || released;
-            if (!ran && !released && live)
+            if (!ran && !released)
                 throw kernel_fault(std::string("kernel ") + kernel + ": block (" + std::to_string(blockIdx.x) + "," +
                                    std::to_string(blockIdx.y) + "," + std::to_string(blockIdx.z) + ") deadlocks: " +
                                    std::to_string(at_barrier) + " of " + std::to_string(alive) +
