@@ -10,7 +10,7 @@
 //   profile           profile the following steps (autograd::profiler)         -> "ok"
 //   report            the profile so far, each line prefixed "# ", then "end"
 //   quit              -> "rss <peak resident kB>" and exit
-// Run: bench_srl_step --model DIR --data pairs.tsv [--max-length 32] [--threads 2] [--backend cpu_onednn|cpu_eigen|reference|cuda] [--dtype f32|bf16]
+// Run: bench_srl_step --model DIR --data pairs.tsv [--max-length 32] [--threads 2] [--backend cpu_onednn|cpu_eigen|reference|cuda] [--dtype f32|bf16] [--attention fused|composed]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +48,7 @@ struct options {
     std::string backend;
     std::string pairs;
     std::string dtype = "f32"; // bf16: mixed-precision GEMMs (train::trainer_options::precision)
+    std::string attention = "fused"; // composed: GEMMs and softmax even where the backend has a fused kernel
 };
 
 /// The driver said quit: unwinds out of the trainer's loop.
@@ -147,7 +148,9 @@ void serve(const options& o) {
         }
         throw quit_signal{};
     };
-    std::printf("ready %s pairs %s threads %d\n", B::name, to.objective.pairs.to_flag().c_str(), sb::backend::num_threads());
+    const sb::attention_path_scope path(o.attention == "composed" ? sb::attention_path::composed : sb::attention_path::fused);
+    std::printf("ready %s pairs %s threads %d attention %s\n", B::name, to.objective.pairs.to_flag().c_str(), sb::backend::num_threads(),
+                o.attention.c_str());
     std::fflush(stdout);
     try {
         until_step();
@@ -185,10 +188,15 @@ int main(int argc, char** argv) {
         else if (a == "--backend") o.backend = value();
         else if (a == "--pairs") o.pairs = value();
         else if (a == "--dtype") o.dtype = value();
+        else if (a == "--attention") o.attention = value();
         else {
             std::fprintf(stderr, "bench_srl_step: unknown argument %s\n", a.c_str());
             return 2;
         }
+    }
+    if (o.attention != "fused" && o.attention != "composed") {
+        std::fprintf(stderr, "bench_srl_step: --attention is fused or composed, not %s\n", o.attention.c_str());
+        return 2;
     }
     try {
         sb::backend::apply_thread_environment();

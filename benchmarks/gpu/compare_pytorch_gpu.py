@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """A BERT-base SRL step on one GPU: ours (backend::cuda) against PyTorch eager, side by side in one run.
 
-Four worker processes, alternated step by step (A B C D A B C D ...) on the same device:
+Five worker processes, alternated step by step (A B C D E A B C D E ...) on the same device:
 
 - ours f32 and ours bf16: build/gpu/benchmarks/bench_srl_step --backend cuda [--dtype bf16]
-  (the real train::trainer; bf16 = GEMM operands rounded to bf16, f32 accumulation);
+  (the real train::trainer; bf16 = GEMM operands rounded to bf16, f32 accumulation), with the
+  fused attention kernel; and ours bf16 with --attention composed (batched GEMMs and a softmax
+  over the score tiles), so the run says which attention path is faster on this GPU;
 - PyTorch f32 and PyTorch AMP: benchmarks/compare_pytorch.py's worker with --device cuda
   [--amp 1] (transformers' BertModel, the same SRL loss over the same (layer, dim) pairs, AdamW,
   clipping; AMP = the forward and the losses under torch.autocast(bfloat16), as a PyTorch user
@@ -55,6 +57,8 @@ def main():
     sides = {"ours f32": cp.Worker("ours f32", ours_argv, env)}
     pairs = sides["ours f32"].banner[sides["ours f32"].banner.index("pairs") + 1]
     sides["ours bf16"] = cp.Worker("ours bf16", ours_argv + ["--dtype", "bf16"], env)
+    # The fused attention kernel is the default; the composed path (batched GEMMs + softmax) beside it.
+    sides["ours bf16 composed"] = cp.Worker("ours bf16 composed", ours_argv + ["--dtype", "bf16", "--attention", "composed"], env)
     for name, amp in (("torch f32", 0), ("torch amp", 1)):
         sides[name] = cp.Worker(name, [sys.executable, os.path.join(cp.ROOT, "benchmarks", "compare_pytorch.py"), "worker", "--model-dir", folder,
                                        "--data", data, "--seq", str(args.seq), "--threads", str(os.cpu_count() or 1), "--pairs", pairs,
@@ -81,6 +85,7 @@ def main():
         result[name] = s
     result["torch_amp_over_ours_bf16"] = result["torch amp"]["median"] / result["ours bf16"]["median"]
     result["torch_f32_over_ours_f32"] = result["torch f32"]["median"] / result["ours f32"]["median"]
+    result["composed_over_fused_bf16"] = result["ours bf16 composed"]["median"] / result["ours bf16"]["median"]
 
     print(f"\n{args.model}, seq {args.seq}, {sequences} texts ({args.batch} pairs), pairs {pairs}; {flops / 1e12:.3f} TFLOP per step")
     for name in sides:
@@ -91,7 +96,8 @@ def main():
         s = result[name]
         print(f"| {name} | {s['median'] * 1000:.1f} | {s['min'] * 1000:.1f} | {s['max'] * 1000:.1f} | {s['tflops']:.1f} | {s['rss_mb']:.0f} |")
     print(f"\nspeed-up, PyTorch AMP / ours bf16: {result['torch_amp_over_ours_bf16']:.2f}x (target >= 1.2x); "
-          f"PyTorch f32 / ours f32: {result['torch_f32_over_ours_f32']:.2f}x")
+          f"PyTorch f32 / ours f32: {result['torch_f32_over_ours_f32']:.2f}x; "
+          f"ours composed / fused attention (bf16): {result['composed_over_fused_bf16']:.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

@@ -2,11 +2,13 @@
 # The GPU checks of the CUDA backend, as one script for a machine with an NVIDIA GPU (the device
 # tool's H200), most valuable first, each bounded by a timeout so the whole fits one 10-minute
 # call: build with nvcc; run the `cuda` test suite (failing if any case was skipped for want of a
-# device); a BERT-base SRL step, ours in f32 and bf16 against PyTorch eager in f32 and with AMP
+# device); a BERT-base SRL step, ours in f32 and bf16 (and bf16 with the composed attention path
+# beside the fused kernel) against PyTorch eager in f32 and with AMP
 # (bf16 autocast) in the same run (compare_pytorch_gpu.py; ours alone, bench_srl_step, where
 # torch with CUDA is missing); backend::cuda's GEMM in BERT-base shapes against the device's
 # dense bf16 peak (and torch.matmul on the same shapes where torch is there); the main job's
-# three stages for a few steps with --backend cuda beside the same steps on the CPU; then
+# three stages for a few steps with --backend cuda beside the same steps on the CPU; NCCL with
+# one rank per GPU (a one-rank world and a refused 2-rank run on a single GPU); then
 # compute-sanitizer memcheck on a short SRL training run and memcheck + racecheck on the suite.
 # Prints one summary.
 #
@@ -46,10 +48,11 @@ else
     '"num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu",' \
     '"max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12}' >"$base/config.json"
   tail -n +2 examples/data/stsb-train.tsv | head -32 | awk -F'\t' '{print $2 "\t" $3}' >"$base/pairs.tsv"
-  for dtype in f32 bf16; do
-    printf 'step\nstep\nstep\nstep\nstep\nstep\nquit\n' | timeout 120 "$build/benchmarks/bench_srl_step" --model "$base" --data "$base/pairs.tsv" \
-        --max-length 128 --backend cuda --dtype "$dtype" >"$base.$dtype.txt" 2>&1
-    note "BERT-base SRL step on cuda, $dtype: $(grep '^step' "$base.$dtype.txt" | tail -3 | awk '{printf "%.1f ms ", $2*1000}')(last 3 of 6)"
+  for variant in "f32 fused" "bf16 fused" "bf16 composed"; do
+    read -r dtype attention <<<"$variant"
+    printf 'step\nstep\nstep\nstep\nstep\nstep\nquit\n' | timeout 100 "$build/benchmarks/bench_srl_step" --model "$base" --data "$base/pairs.tsv" \
+        --max-length 128 --backend cuda --dtype "$dtype" --attention "$attention" >"$base.$dtype.$attention.txt" 2>&1
+    note "BERT-base SRL step on cuda, $dtype, $attention attention: $(grep '^step' "$base.$dtype.$attention.txt" | tail -3 | awk '{printf "%.1f ms ", $2*1000}')(last 3 of 6)"
   done
 fi
 
@@ -74,6 +77,31 @@ for backend in cuda reference; do
   "$exe" eval sts --model "$out/srl" --backend "$backend" --out "$out/report" >>"$out.log" 2>&1
   note "main job, 4 steps per stage, --backend $backend: rc=$? ($(grep -E 'step +4' "$out.log" | tail -1 | tr -s ' '))"
 done
+# NCCL (issue 12): one rank per GPU. NCCL (2.5 on) refuses two ranks on one GPU ("Duplicate GPU
+# detected"), so with one GPU the collectives case runs as a world of one rank, and a 2-rank
+# training run must end with a clear error on every rank instead of a hang.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+if ! command -v mpiexec >/dev/null; then
+  note "NCCL: no mpiexec here (Debian: libopenmpi-dev), not checked"
+elif ! cmake --build "$build" --target test_distributed_nccl >"$build.nccl-build.log" 2>&1; then
+  note "NCCL: test_distributed_nccl not built (no NCCL or MPI in this configuration): $(grep -m1 -E 'error|unknown target' "$build.nccl-build.log")"
+else
+  nccl_train=("$exe" train --model "$build.run-cuda/pretrained" --train examples/data/stsb-train.tsv --max-steps 3 --batch-size 16
+              --max-length 64 --backend cuda --collective-timeout 60)
+  if [ "${gpus:-0}" -ge 2 ]; then
+    timeout 300 mpiexec -n 2 "$build/tests/test_distributed_nccl" >"$build.nccl.log" 2>&1
+    note "NCCL suite, 2 ranks on 2 GPUs: rc=$? ($(grep -E 'test cases' "$build.nccl.log" | tail -1))"
+    timeout 150 mpiexec -n 2 "${nccl_train[@]}" --out "$build.run-cuda/nccl2" >"$build.nccl-train.log" 2>&1
+    note "mpiexec -n 2 starbucks train --backend cuda, 3 steps: rc=$? ($(grep -E 'step +3' "$build.nccl-train.log" | tail -1 | tr -s ' '))"
+  else
+    timeout 120 mpiexec -n 1 "$build/tests/test_distributed_nccl" -tc="nccl: device collectives*" >"$build.nccl.log" 2>&1
+    note "NCCL collectives case, 1 rank on this GPU: rc=$? ($(grep -E 'test cases' "$build.nccl.log" | tail -1))"
+    timeout 150 mpiexec -n 2 "${nccl_train[@]}" --out "$build.run-cuda/nccl2" >"$build.nccl-train.log" 2>&1
+    note "mpiexec -n 2 starbucks train --backend cuda on 1 GPU: rc=$? (non-zero expected; $(grep -m1 'starbucks' "$build.nccl-train.log"))"
+  fi
+fi
+
 if command -v compute-sanitizer >/dev/null; then
   timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$exe" train --model "$build.run-cuda/pretrained" \
       --train examples/data/stsb-train.tsv --max-steps 2 --batch-size 16 --max-length 64 --backend cuda \

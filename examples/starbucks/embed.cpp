@@ -75,7 +75,7 @@ void add_embed(CLI::App& app, embed_options& o) {
         ->capture_default_str()
         ->check(CLI::IsMember({"tsv", "jsonl", "npy"}));
     cmd->add_option("--output", o.output, "Output file (written atomically); default stdout");
-    cmd->add_option("--backend", o.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the first of " + joined(compiled_backends()) + ")")
+    cmd->add_option("--backend,--device", o.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the first of " + joined(compiled_backends()) + ")")
         ->check(CLI::IsMember({"reference", "cpu_eigen", "cpu_onednn", "cuda"}));
     o.threads_flag = cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
     add_dtype_flag(cmd, o.dtype);

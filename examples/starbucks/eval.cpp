@@ -58,7 +58,7 @@ void add_eval(CLI::App& app, eval_options& o, eval_retrieval_options& r) {
     cmd->add_option("--batch-size", o.batch_size, "Pairs per forward")->capture_default_str();
     cmd->add_option("--max-length", o.max_length, "Tokens per text, [CLS] and [SEP] included")->capture_default_str();
     cmd->add_option("--pooling", o.pooling, "mean or cls (default: the model's)")->check(CLI::IsMember({"mean", "cls"}));
-    cmd->add_option("--backend", o.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the fastest CPU backend compiled in)");
+    cmd->add_option("--backend,--device", o.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the fastest CPU backend compiled in)");
     cmd->add_option("--threads", o.threads, "Threads of the CPU backends");
     add_dtype_flag(cmd, o.dtype);
     cmd->add_flag("--skip-bad-rows", o.skip_bad_rows, "Skip malformed rows (counted) instead of stopping");
@@ -87,7 +87,7 @@ void add_eval(CLI::App& app, eval_options& o, eval_retrieval_options& r) {
     ret->add_option("--embeddings", r.embeddings, "Search corpus vectors saved by --save-embeddings instead of encoding the corpus");
     ret->add_flag("--per-query", r.per_query, "With --out: per_query/<set>-<size>.tsv, every query's nDCG@10, MRR@10, recall and AP (as trec_eval -q)");
     ret->add_flag("--all-queries", r.all_queries, "Rank every query of --queries, judged or not (default: the judged ones)");
-    ret->add_option("--backend", r.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the fastest CPU backend compiled in)");
+    ret->add_option("--backend,--device", r.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the fastest CPU backend compiled in)");
     ret->add_option("--threads", r.threads, "Threads of the CPU backends");
     add_dtype_flag(ret, r.dtype);
     ret->add_flag("--skip-bad-rows", r.skip_bad_rows, "Skip malformed corpus or query rows (counted) instead of stopping");

@@ -61,7 +61,7 @@ void add_pretrain(CLI::App& app, pretrain_options& o) {
     cmd->add_flag("--no-dropout", o.no_dropout, "Turn dropout off");
     cmd->add_option("--seed", o.seed, "Initialisation, document order, windows, masks and dropout")->capture_default_str();
     add_dtype_flag(cmd, o.dtype);
-    cmd->add_option("--backend", o.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the fastest CPU backend compiled in)");
+    cmd->add_option("--backend,--device", o.backend, "reference, cpu_eigen, cpu_onednn or cuda (default: the fastest CPU backend compiled in)");
     cmd->add_option("--threads", o.threads, "Threads of the CPU backends (default: STARBUCKS_NUM_THREADS, else all cores)");
     cmd->add_option("--save-steps", o.save_steps, "Checkpoint every K steps (0: only at the end)")->capture_default_str();
     cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept (the newest)")->capture_default_str();

@@ -479,6 +479,85 @@ TEST_CASE("cuda: squared norm, AdamW, dropout and random fills match reference (
     CHECK(relative_error(dZ.host(), z) <= 1e-12);
 }
 
+/// One attention of the fused-kernel case: sizes, key mask, dropout.
+struct attention_case {
+    std::size_t batch, tokens, heads, head_size;
+    bool masked, dead_sample; // dead_sample: sample 0 masks every key with -inf
+    float dropout_p;
+};
+
+TEST_CASE("cuda: fused attention matches the reference's composed attention, forward and backward, and the ops take it") {
+    STARBUCKS_REQUIRE_GPU();
+    // Head sizes at both kernel bounds (64, 128) and off the lanes (8, 40, 96); tokens off the
+    // 32-key tiles and the query-row blocks.
+    const attention_case cases[] = {{2, 37, 2, 64, true, false, 0.0f},  {2, 37, 2, 64, false, false, 0.15f}, {1, 70, 1, 40, true, false, 0.1f},
+                                    {2, 33, 2, 96, true, true, 0.0f},   {1, 45, 2, 128, true, false, 0.2f},  {3, 5, 4, 8, false, false, 0.0f},
+                                    {2, 20, 3, 128, false, true, 0.0f}};
+    for (const attention_case& t : cases) {
+        INFO("B=" << t.batch << " T=" << t.tokens << " H=" << t.heads << " D=" << t.head_size << " masked=" << t.masked
+                  << " dead=" << t.dead_sample << " p=" << t.dropout_p);
+        const std::size_t width = t.heads * t.head_size, n = t.batch * t.tokens * width;
+        const auto q = host_random(n, 90), k = host_random(n, 91), v = host_random(n, 92), dout = host_random(n, 93);
+        const auto g0 = host_random(n, 94); // gradients already hold values: the backward adds
+        std::vector<float> mask(t.batch * t.tokens, 0.0f);
+        for (std::size_t b = 0; b < t.batch; ++b)
+            for (std::size_t j = 0; j < t.tokens; ++j) {
+                if (t.masked && j + (3 * b + 1) % t.tokens >= t.tokens) mask[b * t.tokens + j] = std::numeric_limits<float>::lowest();
+                if (t.dead_sample && b == 0) mask[b * t.tokens + j] = -std::numeric_limits<float>::infinity();
+            }
+        const bool with_mask = t.masked || t.dead_sample;
+        attention_options<float> o;
+        o.heads = t.heads;
+        o.scale = 1.0f / std::sqrt(float(t.head_size));
+        o.dropout_p = t.dropout_p;
+        o.rng = rng_stream{17, 3};
+
+        std::vector<float> out(n), dq = g0, dk = g0, dv = g0;
+        const starbucks::detail::attention_kernel<float, ref> composed(t.batch, t.tokens, width, q.data(), k.data(), v.data(),
+                                                                       with_mask ? mask.data() : nullptr, o);
+        composed.forward(out.data());
+        composed.backward(dout.data(), dq.data(), dk.data(), dv.data());
+
+        device_buffer<float> dQ(q), dK(k), dV(v), dMask(mask), dDout(dout), dOut(n), dLse(t.batch * t.heads * t.tokens);
+        device_buffer<float> dDq(g0), dDk(g0), dDv(g0), dDqAlone(g0);
+        backend::fused_attention_args<float> a;
+        a.batch = t.batch, a.tokens = t.tokens, a.heads = t.heads, a.head_size = t.head_size;
+        a.q = dQ.p, a.k = dK.p, a.v = dV.p, a.mask = with_mask ? dMask.p : nullptr;
+        a.scale = o.scale, a.dropout_p = o.dropout_p, a.rng = o.rng;
+        REQUIRE(cuda::fused_attention_supports(a));
+        cuda::attention_forward(ctx(), a, dOut.p, dLse.p);
+        cuda::attention_backward(ctx(), a, static_cast<const float*>(dOut.p), static_cast<const float*>(dLse.p),
+                                 static_cast<const float*>(dDout.p), dDq.p, dDk.p, dDv.p);
+        cuda::attention_backward(ctx(), a, static_cast<const float*>(dOut.p), static_cast<const float*>(dLse.p),
+                                 static_cast<const float*>(dDout.p), dDqAlone.p, static_cast<float*>(nullptr), static_cast<float*>(nullptr));
+        const auto got_out = dOut.host();
+        CHECK(relative_error(got_out, out) <= f32_tolerance);
+        CHECK(relative_error(dDq.host(), dq) <= f32_tolerance);
+        CHECK(relative_error(dDk.host(), dk) <= f32_tolerance);
+        CHECK(relative_error(dDv.host(), dv) <= f32_tolerance);
+        CHECK(dDqAlone.host() == dDq.host()); // one owner per element: no atomics, no order to vary
+        if (t.dead_sample) // a sample whose every key is -inf attends to nothing, as the softmax gives
+            for (std::size_t i = 0; i < t.tokens * width; ++i) REQUIRE(got_out[i] == 0.0f);
+
+        // The op takes the fused kernel by default (the same bits), the composed path on request.
+        tensor<float, dextents<3>> hq(dextents<3>(t.batch, t.tokens, width)), hk(hq.extents()), hv(hq.extents());
+        std::memcpy(hq.data(), q.data(), n * sizeof(float));
+        std::memcpy(hk.data(), k.data(), n * sizeof(float));
+        std::memcpy(hv.data(), v.data(), n * sizeof(float));
+        tensor<float, dextents<2>> hm(dextents<2>(t.batch, t.tokens));
+        std::memcpy(hm.data(), mask.data(), mask.size() * sizeof(float));
+        auto on_device = [&] {
+            return with_mask ? to<ref>(attention(to<cuda>(hq), to<cuda>(hk), to<cuda>(hv), to<cuda>(hm), o))
+                             : to<ref>(attention(to<cuda>(hq), to<cuda>(hk), to<cuda>(hv), o));
+        };
+        const auto fused_op = on_device();
+        CHECK(std::memcmp(fused_op.data(), got_out.data(), n * sizeof(float)) == 0);
+        attention_path_scope composed_path(attention_path::composed);
+        const auto composed_op = on_device();
+        CHECK(relative_error(std::vector<float>(composed_op.data(), composed_op.data() + n), out) <= f32_tolerance);
+    }
+}
+
 TEST_CASE("cuda: tensors and ops above the backend run on the device, with explicit transfers") {
     STARBUCKS_REQUIRE_GPU();
     auto a = testing::random<float>(extents<dyn, dyn>(37, 50), 70);
@@ -490,6 +569,21 @@ TEST_CASE("cuda: tensors and ops above the backend run on the device, with expli
     auto r = to<backend::reference>(random_uniform<float, cuda>(extents<dyn>(1000), rng_stream{5, 1}, -1.0f, 1.0f));
     auto rh = random_uniform<float, backend::reference>(extents<dyn>(1000), rng_stream{5, 1}, -1.0f, 1.0f);
     CHECK(std::memcmp(r.data(), rh.data(), 1000 * sizeof(float)) == 0);
+}
+
+TEST_CASE("cuda: a tensor larger than the device is a resource_error naming the request, and the device stays usable") {
+    STARBUCKS_REQUIRE_GPU();
+    const std::size_t total = cd::info(ctx()).total_memory, elements = total / sizeof(float) + (std::size_t{1} << 20);
+    auto kept = testing::random<float, cuda>(extents<dyn>(1000), 85); // what was there before must survive
+    const auto before = to<backend::reference>(kept);
+    const std::string msg = testing::error_message([&] { (void)tensor<float, extents<dyn>, cuda>(extents<dyn>(elements), uninitialized); });
+    CHECK(msg.find("starbucks::backend::cuda::allocate") != std::string::npos);
+    CHECK(msg.find("cannot allocate " + std::to_string(elements * sizeof(float)) + " bytes") != std::string::npos);
+    CHECK_THROWS_AS((void)(tensor<float, extents<dyn>, cuda>(extents<dyn>(elements), uninitialized)), resource_error);
+    const auto after = to<backend::reference>(kept);
+    CHECK(std::memcmp(after.data(), before.data(), 1000 * sizeof(float)) == 0);
+    auto a = testing::random<float>(extents<dyn, dyn>(16, 24), 86); // and it still computes
+    CHECK(testing::relative_error(to<backend::reference>(matmul_nt(to<cuda>(a), to<cuda>(a))), matmul_nt(a, a)) <= f32_tolerance);
 }
 
 TEST_CASE("cuda: after warm-up a repeated step reuses cached blocks and never reaches cudaMalloc") {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fused multi-head self-attention: softmax(q·kᵀ·scale + mask), dropout, times v, a few samples
-// at a time, so the (heads, T, T) scores never reach memory as whole-batch tensors. The backward
-// recomputes them (and the dropout mask, from its counter-based stream) tile by tile.
+// Fused multi-head self-attention: softmax(q·kᵀ·scale + mask), dropout, times v. On a backend
+// with a fused kernel (backend/fused_attention.hpp), one pass over key tiles with an online
+// softmax; elsewhere GEMMs and a softmax a few samples at a time, so the (heads, T, T) scores
+// never reach memory as whole-batch tensors. Either backward recomputes the probabilities (and
+// the dropout mask, from its counter-based stream) tile by tile.
 #pragma once
 
 #include <algorithm>
@@ -9,7 +11,9 @@
 #include <string>
 #include <utility>
 
+#include "../backend/fused_attention.hpp"
 #include "../core/rng.hpp"
+#include "attention_path.hpp"
 #include "elementwise.hpp"
 #include "gemm.hpp"
 
@@ -285,6 +289,31 @@ inline void check_attention(const char* op, const shape& q, const shape& k, cons
 } // namespace detail
 
 namespace detail {
+/// The backend's fused-kernel arguments for this attention, or nothing: when backend B has no
+/// fused attention for T, does not support these sizes, or the thread's path is composed (a
+/// backward whose forward ran fused passes `forward_was_fused`, whatever the path is now).
+template <class T, class B>
+std::optional<backend::fused_attention_args<T>> fused_attention_for(std::size_t batch, std::size_t tokens, std::size_t width, const T* q,
+                                                                     const T* k, const T* v, const T* mask, const attention_options<T>& o,
+                                                                     bool forward_was_fused = false) {
+    if constexpr (backend::has_fused_attention<B, T>) {
+        if (!forward_was_fused && current_attention_path() != attention_path::fused) return std::nullopt;
+        const backend::fused_attention_args<T> a{.batch = batch, .tokens = tokens, .heads = o.heads, .head_size = width / o.heads, .q = q,
+                                                 .k = k, .v = v, .mask = mask, .scale = o.scale, .dropout_p = o.dropout_p, .rng = o.rng};
+        if (B::fused_attention_supports(a)) return a;
+    }
+    return std::nullopt;
+}
+
+/// An attention's output, and what a fused backward needs of its forward: the (B·H·T) row
+/// log-sum-exps, empty when the composed path ran.
+template <class T, class B>
+struct attention_forward_result {
+    tensor<T, dextents<3>, B> out;
+    tensor<T, dextents<1>, B> lse;
+    bool fused = false;
+};
+
 /// The body of both attention overloads; `mask` is null or a (B, T) / (B, 1, 1, T) tensor.
 template <class Q, class K, class V, class VM>
 auto attention_impl(const Q& q, const K& k, const V& v, const VM* mask, const attention_options<value_type_t<Q>>& o) {
@@ -298,10 +327,19 @@ auto attention_impl(const Q& q, const K& k, const V& v, const VM* mask, const at
     const contiguous_input cq(vq), ck(vk), cv(vv);
     std::optional<contiguous_input<T, typename VM::extents_type, Be>> cm;
     if (mask) cm.emplace(*mask);
-    tensor<T, dextents<3>, Be> out(dextents<3>(vq.extent(0), vq.extent(1), vq.extent(2)), uninitialized);
-    attention_kernel<T, Be>(vq.extent(0), vq.extent(1), vq.extent(2), cq.data(), ck.data(), cv.data(), cm ? cm->data() : nullptr, o)
-        .forward(out.data());
-    return out;
+    const std::size_t batch = vq.extent(0), tokens = vq.extent(1), width = vq.extent(2);
+    attention_forward_result<T, Be> r{tensor<T, dextents<3>, Be>(dextents<3>(batch, tokens, width), uninitialized), {}, false};
+    const T* mp = cm ? cm->data() : nullptr;
+    if constexpr (backend::has_fused_attention<Be, T>) {
+        if (auto f = fused_attention_for<T, Be>(batch, tokens, width, cq.data(), ck.data(), cv.data(), mp, o)) {
+            r.lse = tensor<T, dextents<1>, Be>(dextents<1>(batch * o.heads * tokens), uninitialized);
+            Be::attention_forward(Be::default_context(), *f, r.out.data(), r.lse.data());
+            r.fused = true;
+            return r;
+        }
+    }
+    attention_kernel<T, Be>(batch, tokens, width, cq.data(), ck.data(), cv.data(), mp, o).forward(r.out.data());
+    return r;
 }
 } // namespace detail
 
@@ -314,14 +352,15 @@ template <tensor_like Q, tensor_like K, tensor_like V, tensor_like M>
     requires real<value_type_t<Q>> && detail::same_kind<Q, K> && detail::same_kind<Q, V> && detail::same_kind<Q, M>
 auto attention(const Q& q, const K& k, const V& v, const M& mask, const attention_options<value_type_t<Q>>& o) {
     const auto vm = as_const_view(mask);
-    return detail::attention_impl(q, k, v, &vm, o);
+    return std::move(detail::attention_impl(q, k, v, &vm, o).out);
 }
 
 /// The same without a mask: every key is attended to.
 template <tensor_like Q, tensor_like K, tensor_like V>
     requires real<value_type_t<Q>> && detail::same_kind<Q, K> && detail::same_kind<Q, V>
 auto attention(const Q& q, const K& k, const V& v, const attention_options<value_type_t<Q>>& o) {
-    return detail::attention_impl(q, k, v, static_cast<const tensor_view<const value_type_t<Q>, dextents<2>, backend_t<Q>>*>(nullptr), o);
+    return std::move(
+        detail::attention_impl(q, k, v, static_cast<const tensor_view<const value_type_t<Q>, dextents<2>, backend_t<Q>>*>(nullptr), o).out);
 }
 
 STARBUCKS_NAMESPACE_END

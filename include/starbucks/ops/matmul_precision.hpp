@@ -2,7 +2,7 @@
 // matmul_precision: whether float matrix products multiply bf16-rounded operands (mixed precision).
 #pragma once
 
-#include "../config.hpp"
+#include "detail/thread_setting.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
 
@@ -16,30 +16,14 @@ STARBUCKS_NAMESPACE_BEGIN
 /// FLOPs, and rounding their strided operands per call costs more than bf16 saves.
 enum class matmul_precision { f32, bf16 };
 
-namespace detail {
-inline matmul_precision& matmul_precision_slot() noexcept {
-    thread_local matmul_precision p = matmul_precision::f32;
-    return p;
-}
-} // namespace detail
-
 /// The precision of float matrix products on this thread (f32 unless a scope says otherwise).
-inline matmul_precision current_matmul_precision() noexcept { return detail::matmul_precision_slot(); }
+inline matmul_precision current_matmul_precision() noexcept {
+    return detail::thread_setting<matmul_precision, matmul_precision::f32>::current();
+}
 
 /// @brief Sets the matmul precision of this thread for its lifetime, then restores the previous
 /// one (scopes nest). Set it around forward and backward alike: the backward's products then
 /// run in the same precision as the forward's.
-class matmul_precision_scope {
-public:
-    explicit matmul_precision_scope(matmul_precision p) noexcept : previous_(detail::matmul_precision_slot()) {
-        detail::matmul_precision_slot() = p;
-    }
-    ~matmul_precision_scope() { detail::matmul_precision_slot() = previous_; }
-    matmul_precision_scope(const matmul_precision_scope&) = delete;
-    matmul_precision_scope& operator=(const matmul_precision_scope&) = delete;
-
-private:
-    matmul_precision previous_;
-};
+using matmul_precision_scope = detail::thread_setting<matmul_precision, matmul_precision::f32>::scope;
 
 STARBUCKS_NAMESPACE_END

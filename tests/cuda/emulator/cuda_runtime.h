@@ -35,6 +35,13 @@
 
 inline void __syncthreads() { starbucks_cuda_emulator::block_scheduler::current().syncthreads(); }
 
+/// A full-mask warp barrier, modelled as a shuffle that exchanges nothing: it opens, and faults
+/// (divergence, exited lanes), exactly where a full-mask shuffle would.
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+    if (mask != 0xffffffffu) throw starbucks_cuda_emulator::kernel_fault("the emulator models full-mask __syncwarp only");
+    starbucks_cuda_emulator::block_scheduler::current().shuffle_xor(0, 0);
+}
+
 template <class T>
 T __shfl_xor_sync(unsigned mask, T value, int lane_mask, int width = 32) {
     static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>);
@@ -181,12 +188,23 @@ inline cudaError_t cudaGetDevice(int* d) {
 inline cudaError_t cudaSetDevice(int device) {
     return device == 0 ? cudaSuccess : starbucks_cuda_emulator::fail(cudaErrorInvalidDevice);
 }
+namespace starbucks_cuda_emulator {
+/// The emulated device's compute capability as major·10 + minor: 90 (an sm_90, which the kernels
+/// are "compiled" for), or STARBUCKS_CUDA_EMULATOR_CC (e.g. 80) to play a GPU this build has no
+/// kernel image for.
+inline int compute_capability() {
+    const char* env = std::getenv("STARBUCKS_CUDA_EMULATOR_CC");
+    return env ? std::atoi(env) : 90;
+}
+} // namespace starbucks_cuda_emulator
+
 inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
     if (device != 0) return starbucks_cuda_emulator::fail(cudaErrorInvalidValue);
     *p = cudaDeviceProp{};
-    std::strcpy(p->name, "starbucks host emulation of an sm_90 device");
-    p->major = 9;
-    p->minor = 0;
+    const int cc = starbucks_cuda_emulator::compute_capability();
+    std::strcpy(p->name, cc == 90 ? "starbucks host emulation of an sm_90 device" : "starbucks host emulation of another device");
+    p->major = cc / 10;
+    p->minor = cc % 10;
     p->multiProcessorCount = 1;
     p->totalGlobalMem = starbucks_cuda_emulator::device_memory::get().capacity();
     return cudaSuccess;
@@ -195,8 +213,11 @@ inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr, int) {
     *v = 0; // a clock rate the emulation does not have
     return cudaSuccess;
 }
+/// As the runtime answers for a device with no kernel image (nor PTX it can JIT) in the program.
 template <class F>
 cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* a, F) {
+    if (starbucks_cuda_emulator::compute_capability() * 10 != __CUDA_ARCH_LIST__)
+        return starbucks_cuda_emulator::fail(cudaErrorNoKernelImageForDevice);
     a->maxThreadsPerBlock = 1024;
     return cudaSuccess;
 }

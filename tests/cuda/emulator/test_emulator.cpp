@@ -9,8 +9,12 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
+
+#include <starbucks/backend/cuda/cuda.hpp>
+#include <starbucks/core/error.hpp>
 
 #include "cublasLt.h"
 #include "cublas_v2.h"
@@ -41,6 +45,20 @@ __global__ void split_warp(int* out) {
 __global__ void shuffle_after_exit(int* out) {
     if (threadIdx.x < 16) return;
     out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, 1, 1);
+}
+
+__global__ void reverse_within_warps(int* out) {
+    __shared__ int slots[64];
+    const unsigned lane = threadIdx.x & 31u, base = threadIdx.x - lane;
+    slots[threadIdx.x] = static_cast<int>(threadIdx.x);
+    __syncwarp(); // a lane that ran ahead would read a slot its partner has not written
+    out[threadIdx.x] = slots[base + 31 - lane];
+}
+
+__global__ void syncwarp_after_exit(int* out) {
+    if (threadIdx.x == 5) return;
+    __syncwarp();
+    out[threadIdx.x] = 1;
 }
 
 __global__ void write_at(int* p, std::size_t i) { p[i] = 7; }
@@ -90,6 +108,17 @@ TEST_CASE("cuda emulator: a butterfly of __shfl_xor_sync gives every lane its wa
     CHECK(cudaGetLastError() == cudaSuccess);
     const auto h = out.host();
     for (std::size_t t = 0; t < 64; ++t) CHECK(h[t] == (t < 32 ? 496 : 32 * 32 + 496));
+}
+
+TEST_CASE("cuda emulator: __syncwarp() orders shared-memory writes within a warp, and faults when a lane has exited") {
+    ints out(64);
+    STARBUCKS_CUDA_LAUNCH(1, 64, nullptr, reverse_within_warps)(out.p);
+    CHECK(cudaGetLastError() == cudaSuccess);
+    const auto h = out.host();
+    for (int t = 0; t < 64; ++t) CHECK(h[static_cast<std::size_t>(t)] == t - t % 32 + 31 - t % 32);
+    STARBUCKS_CUDA_LAUNCH(1, 32, nullptr, syncwarp_after_exit)(out.p);
+    CHECK(cudaGetLastError() == cudaErrorLaunchFailure);
+    CHECK(std::string(starbucks_cuda_emulator::last_fault).find("kernel syncwarp_after_exit") != std::string::npos);
 }
 
 TEST_CASE("cuda emulator: a divergent barrier and a shuffle across exited lanes fail the launch, naming the kernel") {
@@ -170,6 +199,28 @@ TEST_CASE("cuda emulator: cuBLAS and cuBLASLt refuse short leading dimensions an
     cublasLtMatrixLayoutDestroy(c);
     cublasLtMatmulDescDestroy(desc);
     cudaFree(d);
+}
+
+// Run alone by its own ctest entry, which sets STARBUCKS_CUDA_EMULATOR_CC=80 before the device's
+// first use (the device state is created once per process): an sm_80 for this sm_90 build.
+TEST_CASE("cuda architecture: a GPU this build has no kernel image for is refused at first use, naming both" * doctest::skip()) {
+    const char* cc = std::getenv("STARBUCKS_CUDA_EMULATOR_CC");
+    REQUIRE(cc != nullptr);
+    REQUIRE(std::string(cc) == "80");
+    for (int attempt = 0; attempt < 2; ++attempt) { // every use says so, not only the first
+        std::string msg;
+        try {
+            starbucks::backend::cuda::default_context();
+            FAIL("default_context() accepted a device this build has no kernel image for");
+        } catch (const starbucks::unsupported_error& e) {
+            msg = e.what();
+        }
+        CHECK(msg.find("starbucks::backend::cuda: device 0") != std::string::npos);
+        CHECK(msg.find("compute capability 8.0") != std::string::npos);
+        CHECK(msg.find("compiled for 900") != std::string::npos);
+        CHECK(msg.find("cudaErrorNoKernelImageForDevice") != std::string::npos);
+        CHECK(msg.find("CMAKE_CUDA_ARCHITECTURES") != std::string::npos);
+    }
 }
 
 }} // namespace ::test_emulator

@@ -203,6 +203,22 @@ struct cuda {
         cuda_detail::adamw<T>(c, n, a, param, grad, m, v);
     }
 
+    /// Fused attention for heads of up to 128 dimensions (the kernels' shared-memory tiles).
+    template <class T>
+    static bool fused_attention_supports(const fused_attention_args<T>& a) {
+        return math_type<T> && a.head_size <= max_fused_head_size;
+    }
+    static constexpr std::size_t max_fused_head_size = 128;
+    template <class C, class T>
+    static void attention_forward(C& c, const fused_attention_args<T>& a, T* out, T* lse) {
+        static_assert(math_type<T>, "starbucks::backend::cuda::attention_forward: float only (double stays on the host backends)");
+        cuda_detail::attention_forward<T>(c, a, out, lse);
+    }
+    template <class C, class T>
+    static void attention_backward(C& c, const fused_attention_args<T>& a, const T* out, const T* lse, const T* dout, T* dq, T* dk, T* dv) {
+        static_assert(math_type<T>, "starbucks::backend::cuda::attention_backward: float only (double stays on the host backends)");
+        cuda_detail::attention_backward<T>(c, a, out, lse, dout, dq, dk, dv);
+    }
     template <class C, class T>
     static void dropout(C& c, std::size_t n, T p, rng_stream rng, const T* x, T* y, T* mask) {
         static_assert(math_type<T>, "starbucks::backend::cuda::dropout: float only (double stays on the host backends)");

@@ -22,6 +22,7 @@
 #include "kernels/optim.cuh"
 #include "kernels/random.cuh"
 #include "kernels/gemm.cuh"
+#include "kernels/attention.cuh"
 #ifdef STARBUCKS_WITH_NCCL
 #include "kernels/nccl.cuh"
 #endif

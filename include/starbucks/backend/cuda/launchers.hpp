@@ -12,6 +12,7 @@
 #include "../../core/dtype.hpp"
 #include "../../core/rng.hpp"
 #include "../concepts.hpp"
+#include "../fused_attention.hpp"
 #include "../reference/optim.hpp"
 
 STARBUCKS_NAMESPACE_BEGIN
@@ -127,6 +128,12 @@ double squared_norm(device_state&, std::size_t n, const T* x);
 template <class T>
 void adamw(device_state&, std::size_t n, const detail::adamw_args& a, T* param, const T* grad, T* m, T* v);
 
+/// Fused attention (kernels/attention.cuh): out and the row log-sum-exps; dq, dk, dv += their
+/// gradients from them.
+template <class T>
+void attention_forward(device_state&, const fused_attention_args<T>& a, T* out, T* lse);
+template <class T>
+void attention_backward(device_state&, const fused_attention_args<T>& a, const T* out, const T* lse, const T* dout, T* dq, T* dk, T* dv);
 template <class T>
 void dropout(device_state&, std::size_t n, T p, rng_stream rng, const T* x, T* y, T* mask);
 template <class T>

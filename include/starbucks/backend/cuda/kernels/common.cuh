@@ -18,6 +18,14 @@ namespace backend::cuda_detail {
 /// Threads per block of the row kernels (one block per row) and element-wise kernels.
 constexpr unsigned block_threads = 256;
 
+/// Unrolls a loop of fixed trip count under nvcc, so per-thread arrays indexed by its counter
+/// stay in registers (the emulator's host compiler decides for itself).
+#ifdef __CUDACC__
+#define STARBUCKS_UNROLL _Pragma("unroll")
+#else
+#define STARBUCKS_UNROLL
+#endif
+
 /// Grid-stride loop bounds: every kernel covers any n with a capped grid.
 #define STARBUCKS_GRID_LOOP(i, n)                                                                              \
     for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < (n);                           \
